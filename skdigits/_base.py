@@ -1,0 +1,460 @@
+"""The shared scikit-learn estimator around a Keras classifier."""
+
+import copy
+import os
+import warnings
+from abc import abstractmethod
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from skdigits import _training
+from skdigits.callbacks import BestModel, EarlyExit, LearningRateDrop
+
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+def _encode(encoder, y):
+    """Class indices of ``y``; a clear error for labels never seen."""
+    try:
+        return encoder.transform(y).astype(np.int64)
+    except ValueError as exc:
+        raise ValueError(
+            f"y has labels that are not among the classes {encoder.classes_!r}: {exc}"
+        ) from None
+
+
+class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
+    """Base class of the Keras digit classifiers; do not use it directly.
+
+    Subclasses build the Keras model (``_build_model``) and may reshape their
+    input (``_as_rows``); everything else is shared.
+    """
+
+    _parameter_constraints: dict = {
+        "optimizer": [str, type],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "loss": [StrOptions({"crossentropy", "mse"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Integral, {-1}),
+            None,
+        ],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, tuple, None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "lr_patience": [Interval(Integral, 1, None, closed="left"), None],
+        "lr_factor": [Interval(Real, 0, 1, closed="neither")],
+        "min_lr": [Interval(Real, 0, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "target_accuracy": [Interval(Real, 0, 1, closed="right"), None],
+        "restore_best_weights": ["boolean"],
+        "checkpoint_path": [str, os.PathLike, None],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        optimizer,
+        learning_rate,
+        loss,
+        batch_size,
+        epochs,
+        warm_start,
+        random_state,
+        verbose,
+        callbacks,
+        validation_fraction,
+        lr_patience,
+        lr_factor,
+        min_lr,
+        patience,
+        target_accuracy,
+        restore_best_weights,
+        checkpoint_path,
+    ):
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.loss = loss
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_lr = min_lr
+        self.patience = patience
+        self.target_accuracy = target_accuracy
+        self.restore_best_weights = restore_best_weights
+        self.checkpoint_path = checkpoint_path
+
+    # -- what subclasses provide ------------------------------------------
+
+    @abstractmethod
+    def _build_model(self, n_features, n_classes, seed):
+        """Return the uncompiled Keras model; may set fitted attributes."""
+
+    def _as_rows(self, X, *, reset):
+        """Turn the accepted input layouts into 2-D rows of features."""
+        return X
+
+    def _output_activation(self):
+        return "softmax"
+
+    # -- fitting -----------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, validation_data=None):
+        """Train the network with the training rules.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of pixels.
+        y : array-like of shape (n_samples,)
+            Class labels, of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss and the accuracy.
+        validation_data : tuple (X_val, y_val), default=None
+            Data to monitor instead of a hold-out of ``validation_fraction``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        reuse = self.warm_start and hasattr(self, "model_")
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            validation_data=validation_data,
+            reuse=reuse,
+            epochs=self.epochs,
+            rules=True,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one more epoch on ``X, y``, without re-initialising.
+
+        The training rules other than the NaN stop are off, and all of
+        ``X`` is trained on.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of pixels.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        reuse = hasattr(self, "model_")
+        if not reuse and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            classes=classes,
+            reuse=reuse,
+            epochs=1,
+            rules=False,
+        )
+
+    def _fit(
+        self,
+        X,
+        y,
+        *,
+        sample_weight,
+        reuse,
+        epochs,
+        rules,
+        classes=None,
+        validation_data=None,
+    ):
+        X, y = validate_data(
+            self,
+            self._as_rows(X, reset=not reuse),
+            y,
+            reset=not reuse,
+            dtype=np.float32,
+        )
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float32, ensure_non_negative=True
+        )
+        if reuse:
+            encoder = self._encoder
+            if classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={classes!r} differs from the classes of the "
+                    f"earlier fit, {self.classes_!r}"
+                )
+        else:
+            encoder = LabelEncoder().fit(y if classes is None else classes)
+        if not np.any(sample_weight > 0):
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
+        y_idx = _encode(encoder, y)
+        present = np.unique(y_idx[sample_weight > 0])
+        if not reuse and classes is None and len(present) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least two classes "
+                "with positive sample weight; got one class: "
+                f"{encoder.classes_[present]}"
+            )
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"classes must hold at least two classes, got {encoder.classes_!r}"
+            )
+        self._encoder, self.classes_ = encoder, encoder.classes_
+
+        rng = check_random_state(self.random_state)
+        init_seed, split_seed, shuffle_seed = rng.randint(0, 2**31 - 1, size=3)
+        val = None
+        if validation_data is not None:
+            val = self._validation_arrays(validation_data)
+        elif rules and self.validation_fraction > 0:
+            X, y_idx, sample_weight, val = self._hold_out(
+                X, y_idx, sample_weight, split_seed
+            )
+
+        n_classes = len(self.classes_)
+        if not reuse:
+            self.model_ = self._build_model(X.shape[1], n_classes, int(init_seed))
+            self.history_ = {}
+            self.n_iter_ = 0
+            self.callbacks_ = self._copy_user_callbacks()
+        self.batch_size_, self.gd_variant_ = _training.resolve_batch_size(
+            self.batch_size, len(X)
+        )
+        if not (reuse and not rules):
+            # A new model, or a warm start: a fresh optimizer (as scikit-learn).
+            self.model_.compile(
+                optimizer=_training.make_optimizer(self.optimizer, self.learning_rate),
+                loss=_training.make_loss(self.loss, self._output_activation()),
+                metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+                steps_per_execution=_training.steps_per_execution(
+                    self.batch_size_, len(X)
+                ),
+            )
+        self._train(X, y_idx, sample_weight, val, epochs, rules, int(shuffle_seed))
+        self._predict_fn = _training.make_predict_fn(self.model_, self.n_features_in_)
+        return self
+
+    def _one_hot(self, y_idx):
+        return np.eye(len(self.classes_), dtype=np.float32)[y_idx]
+
+    def _copy_user_callbacks(self):
+        # Fit on copies: the parameter itself must not change (it would hold
+        # the model after fit and no longer clone or pickle cleanly).
+        callbacks = list(self.callbacks or ())
+        for cb in callbacks:
+            if not isinstance(cb, keras.callbacks.Callback):
+                raise TypeError(
+                    "callbacks must hold keras.callbacks.Callback instances, "
+                    f"got {cb!r}"
+                )
+        return copy.deepcopy(callbacks)
+
+    def _validation_arrays(self, validation_data):
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a tuple (X_val, y_val)")
+        X_val, y_val = validation_data
+        X_val, y_val = validate_data(
+            self,
+            self._as_rows(X_val, reset=False),
+            y_val,
+            reset=False,
+            dtype=np.float32,
+        )
+        y_val = _encode(self._encoder, y_val)
+        return X_val, y_val, np.ones(len(X_val), dtype=np.float32)
+
+    def _hold_out(self, X, y_idx, sample_weight, seed):
+        """Split off a stratified, shuffled, seeded validation set."""
+        try:
+            train, val = train_test_split(
+                np.arange(len(X)),
+                test_size=self.validation_fraction,
+                stratify=y_idx,
+                random_state=seed,
+            )
+        except ValueError as exc:
+            warnings.warn(
+                f"validation_fraction={self.validation_fraction} cannot hold out "
+                f"a stratified validation set from {len(X)} samples ({exc}); "
+                "monitoring the training accuracy instead.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return X, y_idx, sample_weight, None
+        val_arrays = (X[val], y_idx[val], sample_weight[val])
+        return X[train], y_idx[train], sample_weight[train], val_arrays
+
+    def _rule_callbacks(self, monitor, rules, total_epochs):
+        lr_drop = None
+        if rules and self.lr_patience is not None:
+            lr_drop = LearningRateDrop(
+                monitor, self.lr_patience, self.lr_factor, self.min_lr
+            )
+        early_exit = EarlyExit(
+            monitor,
+            target=self.target_accuracy if rules else None,
+            patience=self.patience if rules else None,
+        )
+        best = BestModel(
+            monitor,
+            filepath=self.checkpoint_path if rules else None,
+            restore=rules and self.restore_best_weights,
+        )
+        report = _training.EpochReport(
+            monitor=monitor,
+            epochs=total_epochs,
+            best=best,
+            early_exit=early_exit,
+            lr_drop=lr_drop,
+            verbose=self.verbose,
+        )
+        ordered = [lr_drop, early_exit, best, report]
+        return [cb for cb in ordered if cb is not None], early_exit, best
+
+    def _train(self, X, y_idx, sample_weight, val, epochs, rules, shuffle_seed):
+        dataset = _training.make_dataset(
+            (X, self._one_hot(y_idx), sample_weight), self.batch_size_, shuffle_seed
+        )
+        validation = None
+        if val is not None:
+            X_val, y_val, w_val = val
+            validation = _training.make_dataset(
+                (X_val, self._one_hot(y_val), w_val), _training.PREDICT_CHUNK, None
+            )
+        monitor = "accuracy" if validation is None else "val_accuracy"
+        start = self.n_iter_
+        ours, early_exit, best = self._rule_callbacks(monitor, rules, start + epochs)
+        history = self.model_.fit(
+            dataset,
+            validation_data=validation,
+            initial_epoch=start,
+            epochs=start + epochs,
+            callbacks=ours + self.callbacks_,
+            shuffle=False,  # the dataset shuffles itself, with its own seed
+            verbose=1 if self.verbose >= 2 else 0,
+        )
+        for cb in self.callbacks_:
+            cb.set_model(None)  # keep no second reference to the model
+        for key in HISTORY_KEYS:
+            if key in history.history:
+                self.history_.setdefault(key, []).extend(
+                    float(v) for v in history.history[key]
+                )
+        self.n_iter_ = start + len(history.epoch)
+        self.best_epoch_ = best.best_epoch_
+        self.best_score_ = best.best_score_
+        self.stop_reason_ = early_exit.stop_reason_
+        if self.stop_reason_ == "nan":
+            warnings.warn(
+                f"training stopped at epoch {early_exit.stopped_epoch_}: the loss "
+                "became NaN or infinite, and the last good weights were restored. "
+                "Try a lower learning_rate.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+
+    # -- predicting --------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Class probabilities, columns ordered as ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of pixels.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities; each row sums to 1.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, self._as_rows(X, reset=False), reset=False, dtype=np.float32
+        )
+        proba = self._predict_fn(X).astype(np.float64)
+        if self._output_activation() == "sigmoid":
+            # Independent sigmoid outputs: normalise to a distribution.
+            total = proba.sum(axis=1, keepdims=True)
+            proba = np.divide(
+                proba,
+                total,
+                out=np.full_like(proba, 1 / proba.shape[1]),
+                where=total > 0,
+            )
+        return proba
+
+    def predict(self, X):
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows of pixels.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    # -- pickling ----------------------------------------------------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # A traced tf.function does not pickle; it is rebuilt on load.
+        state.pop("_predict_fn", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "model_" in state:
+            self._predict_fn = _training.make_predict_fn(
+                self.model_, self.n_features_in_
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags

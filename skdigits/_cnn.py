@@ -1,0 +1,197 @@
+"""The convolutional-network estimator (the Flux model-zoo CNN)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from skdigits._base import BaseKerasClassifier
+from skdigits._models import build_cnn, infer_image_shape
+
+
+class KerasCNNClassifier(BaseKerasClassifier):
+    """The Flux model-zoo convolutional network as a scikit-learn classifier.
+
+    Three blocks of 3x3 convolution (16, 32, 32 filters, relu) and 2x2
+    max-pooling, then a softmax ``Dense`` layer; Gaussian input noise during
+    training. X is canonically 2-D rows of ``height * width`` pixels (so
+    scalers and Pipelines work); ``(n, height, width)`` and
+    ``(n, height, width, 1)`` arrays are accepted too.
+
+    Parameters
+    ----------
+    filters : sequence of int, default=(16, 32, 32)
+        Filters of each convolution block.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    image_shape : tuple (height, width) or None, default=None
+        None takes it from 3-D or 4-D input, or infers a square image from
+        the number of features (784 -> 28x28, 64 -> 8x8).
+    noise_std : float, default=0.1
+        Standard deviation of the training-time Gaussian input noise.
+    optimizer : str or keras.optimizers.Optimizer subclass, default="adam"
+        A Keras optimizer name ("sgd" is plain gradient descent) or class.
+    learning_rate : float, default=3e-3
+        The optimizer's (initial) learning rate, the model zoo's value.
+    loss : {"crossentropy", "mse"}, default="crossentropy"
+        The cost function, on one-hot targets.
+    batch_size : int or None, default=128
+        1 is stochastic gradient descent; None, -1 or at least the number of
+        training samples is batch gradient descent; otherwise mini-batch.
+    epochs : int, default=20
+        The maximum number of passes over the training data.
+    warm_start : bool, default=False
+        Continue from the fitted weights on the next ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the hold-out split, the shuffling and the noise.
+    verbose : int, default=0
+        1 prints a line per epoch and why training stopped; 2 also shows
+        Keras's progress bar.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra callbacks; fit uses deep copies, kept in ``callbacks_``.
+    validation_fraction : float, default=0.1
+        Share of the training data held out to monitor; 0 monitors the
+        training accuracy.
+    lr_patience : int or None, default=5
+        Epochs without improvement before the learning rate drops.
+    lr_factor : float, default=0.1
+        Multiplier of each drop.
+    min_lr : float, default=1e-6
+        The learning rate never drops below this.
+    patience : int or None, default=10
+        Epochs without improvement before stopping as converged.
+    target_accuracy : float or None, default=0.999
+        Stop once the monitored accuracy reaches this.
+    restore_best_weights : bool, default=True
+        End with the weights of the best epoch.
+    checkpoint_path : str, path or None, default=None
+        Save the best model to this ``.keras`` file during training.
+
+    Attributes
+    ----------
+    image_shape_ : tuple (height, width)
+        The image shape used.
+    model_, classes_, n_features_in_, feature_names_in_, batch_size_, \
+gd_variant_, history_, n_iter_, best_epoch_, best_score_, stop_reason_, \
+callbacks_
+        As in :class:`KerasMLPClassifier`.
+
+    See Also
+    --------
+    KerasMLPClassifier : Multilayer perceptrons.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdigits import KerasCNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = KerasCNNClassifier(epochs=2, random_state=0).fit(X / 16, y)
+    >>> clf.image_shape_
+    (8, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseKerasClassifier._parameter_constraints,
+        "filters": ["array-like", Integral],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "image_shape": [tuple, list, None],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        filters=(16, 32, 32),
+        *,
+        kernel_size=3,
+        image_shape=None,
+        noise_std=0.1,
+        optimizer="adam",
+        learning_rate=3e-3,
+        loss="crossentropy",
+        batch_size=128,
+        epochs=20,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        validation_fraction=0.1,
+        lr_patience=5,
+        lr_factor=0.1,
+        min_lr=1e-6,
+        patience=10,
+        target_accuracy=0.999,
+        restore_best_weights=True,
+        checkpoint_path=None,
+    ):
+        super().__init__(
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            batch_size=batch_size,
+            epochs=epochs,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_fraction=validation_fraction,
+            lr_patience=lr_patience,
+            lr_factor=lr_factor,
+            min_lr=min_lr,
+            patience=patience,
+            target_accuracy=target_accuracy,
+            restore_best_weights=restore_best_weights,
+            checkpoint_path=checkpoint_path,
+        )
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.image_shape = image_shape
+        self.noise_std = noise_std
+
+    def _as_rows(self, X, *, reset):
+        if not hasattr(X, "ndim"):
+            X = np.asarray(X)
+        if X.ndim == 4:
+            if X.shape[-1] != 1:
+                raise ValueError(
+                    "KerasCNNClassifier takes single-channel images: X of shape "
+                    f"{X.shape} has {X.shape[-1]} channels"
+                )
+            X = X[..., 0]
+        if X.ndim != 3:
+            if reset:
+                self._input_image_shape = None
+            return X
+        shape = tuple(int(side) for side in X.shape[1:])
+        expected = self.image_shape if reset else self.image_shape_
+        if expected is not None and tuple(expected) != shape:
+            raise ValueError(
+                f"X holds images of shape {shape}, but image_shape is {tuple(expected)}"
+            )
+        if reset:
+            self._input_image_shape = shape
+        return X.reshape(len(X), -1)
+
+    def _build_model(self, n_features, n_classes, seed):
+        shape = self.image_shape or self._input_image_shape
+        if shape is None:
+            shape = infer_image_shape(n_features)
+        elif len(shape) != 2 or int(np.prod(shape)) != n_features:
+            raise ValueError(
+                f"image_shape {tuple(shape)} does not match the {n_features} "
+                "features of X"
+            )
+        model = build_cnn(
+            tuple(shape),
+            n_classes,
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            noise_std=self.noise_std,
+            seed=seed,
+        )
+        self.image_shape_ = tuple(int(side) for side in shape)
+        return model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

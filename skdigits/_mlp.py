@@ -1,0 +1,186 @@
+"""The multilayer-perceptron estimator."""
+
+from sklearn.utils._param_validation import StrOptions
+
+from skdigits._base import BaseKerasClassifier
+from skdigits._models import MLP_PRESETS, build_mlp
+
+
+class KerasMLPClassifier(BaseKerasClassifier):
+    """A Keras multilayer perceptron as a scikit-learn classifier.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(32,)
+        Width of each hidden layer; ``()`` is a linear (softmax) model.
+    activation : str, default="relu"
+        Keras activation of the hidden layers.
+    output_activation : {"softmax", "sigmoid"}, default="softmax"
+        Activation of the output layer. With "sigmoid", cross-entropy is the
+        per-output binary cross-entropy and ``predict_proba`` normalises the
+        outputs to sum to 1.
+    optimizer : str or keras.optimizers.Optimizer subclass, default="adam"
+        A Keras optimizer name ("sgd" is plain gradient descent) or class.
+    learning_rate : float, default=1e-3
+        The optimizer's (initial) learning rate.
+    loss : {"crossentropy", "mse"}, default="crossentropy"
+        The cost function, on one-hot targets.
+    batch_size : int or None, default=128
+        1 is stochastic gradient descent; None, -1 or at least the number of
+        training samples is batch gradient descent; otherwise mini-batch.
+    epochs : int, default=20
+        The maximum number of passes over the training data.
+    warm_start : bool, default=False
+        Continue from the fitted weights on the next ``fit`` (with a fresh
+        optimizer), instead of starting anew.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the hold-out split, the shuffling and the noise.
+    verbose : int, default=0
+        1 prints a line per epoch and why training stopped; 2 also shows
+        Keras's progress bar.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra callbacks; fit uses deep copies, kept in ``callbacks_``.
+    validation_fraction : float, default=0.1
+        Share of the training data held out (stratified, shuffled, seeded)
+        to monitor; 0 monitors the training accuracy.
+    lr_patience : int or None, default=5
+        Epochs without improvement before the learning rate drops; None
+        never drops it.
+    lr_factor : float, default=0.1
+        Multiplier of each drop.
+    min_lr : float, default=1e-6
+        The learning rate never drops below this.
+    patience : int or None, default=10
+        Epochs without improvement before stopping as converged; None
+        disables it.
+    target_accuracy : float or None, default=0.999
+        Stop once the monitored accuracy reaches this; None disables it.
+    restore_best_weights : bool, default=True
+        End with the weights of the best epoch.
+    checkpoint_path : str, path or None, default=None
+        Save the best model to this ``.keras`` file during training.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained network.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when X had string column names.
+    batch_size_ : int
+        The batch size used.
+    gd_variant_ : str
+        "stochastic", "mini-batch" or "batch".
+    history_ : dict of lists
+        Per-epoch "loss", "accuracy", "learning_rate", and with validation
+        "val_loss" and "val_accuracy".
+    n_iter_ : int
+        Epochs trained.
+    best_epoch_ : int or None
+        The epoch (1-based) with the best monitored accuracy in the last fit.
+    best_score_ : float
+        That accuracy.
+    stop_reason_ : str
+        "max_epochs", "target_accuracy", "converged" or "nan".
+    callbacks_ : list of keras.callbacks.Callback
+        The fitted copies of ``callbacks``.
+
+    See Also
+    --------
+    KerasCNNClassifier : The model-zoo convolutional network.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdigits import KerasMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = KerasMLPClassifier(epochs=5, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseKerasClassifier._parameter_constraints,
+        "hidden_layer_sizes": ["array-like", int],
+        "activation": [str],
+        "output_activation": [StrOptions({"softmax", "sigmoid"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        *,
+        activation="relu",
+        output_activation="softmax",
+        optimizer="adam",
+        learning_rate=1e-3,
+        loss="crossentropy",
+        batch_size=128,
+        epochs=20,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        validation_fraction=0.1,
+        lr_patience=5,
+        lr_factor=0.1,
+        min_lr=1e-6,
+        patience=10,
+        target_accuracy=0.999,
+        restore_best_weights=True,
+        checkpoint_path=None,
+    ):
+        super().__init__(
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            loss=loss,
+            batch_size=batch_size,
+            epochs=epochs,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_fraction=validation_fraction,
+            lr_patience=lr_patience,
+            lr_factor=lr_factor,
+            min_lr=min_lr,
+            patience=patience,
+            target_accuracy=target_accuracy,
+            restore_best_weights=restore_best_weights,
+            checkpoint_path=checkpoint_path,
+        )
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """An estimator with the layers of a named MLP: "4LS", "3LS" or "2LR".
+
+        Examples
+        --------
+        >>> from skdigits import KerasMLPClassifier
+        >>> KerasMLPClassifier.from_preset("3LS").hidden_layer_sizes
+        (60, 60)
+        """
+        if name not in MLP_PRESETS:
+            raise ValueError(
+                f"unknown MLP preset {name!r}; use one of {sorted(MLP_PRESETS)}"
+            )
+        return cls(**{**MLP_PRESETS[name], **params})
+
+    def _output_activation(self):
+        return self.output_activation
+
+    def _build_model(self, n_features, n_classes, seed):
+        return build_mlp(
+            n_features,
+            n_classes,
+            hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            seed=seed,
+        )

@@ -1,0 +1,229 @@
+"""Pure Keras model builders: no scikit-learn here.
+
+Both builders return an uncompiled ``keras.Sequential`` that takes rows of
+pixels, shape ``(n_samples, n_features)``, and outputs class probabilities.
+Every layer gets its own seed derived from ``seed``, so that the same seed
+builds the same weights without touching Keras's global random state.
+"""
+
+from math import isqrt
+from numbers import Integral
+
+import keras
+import numpy as np
+
+# The MLP variations of the Flux.jl article: "<n>L<S|R>" is n weight layers,
+# sigmoid or relu. 2LR ends in a linear layer followed by softmax.
+MLP_PRESETS = {
+    "4LS": {
+        "hidden_layer_sizes": (16, 16, 16),
+        "activation": "sigmoid",
+        "output_activation": "sigmoid",
+    },
+    "3LS": {
+        "hidden_layer_sizes": (60, 60),
+        "activation": "sigmoid",
+        "output_activation": "sigmoid",
+    },
+    "2LR": {
+        "hidden_layer_sizes": (32,),
+        "activation": "relu",
+        "output_activation": "softmax",
+    },
+}
+
+
+def _seeds(seed, n):
+    """``n`` independent layer seeds from one integer (or None)."""
+    return np.random.RandomState(seed).randint(0, 2**31 - 1, size=n).tolist()
+
+
+def _check_positive_ints(name, values):
+    if isinstance(values, Integral):
+        values = (values,)
+    try:
+        values = tuple(values)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a sequence of positive integers, got {values!r}"
+        ) from None
+    if not all(isinstance(v, Integral) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name} must hold integers, got {values!r}")
+    if any(v < 1 for v in values):
+        raise ValueError(f"{name} must hold positive integers, got {values!r}")
+    return tuple(int(v) for v in values)
+
+
+def _check_activation(name, activation):
+    try:
+        keras.activations.get(activation)
+    except ValueError:
+        raise ValueError(
+            f"{name}={activation!r} is not a Keras activation "
+            "(for example 'relu', 'sigmoid', 'tanh')"
+        ) from None
+
+
+def build_mlp(
+    n_features,
+    n_classes,
+    *,
+    hidden_layer_sizes=(32,),
+    activation="relu",
+    output_activation="softmax",
+    seed=None,
+):
+    """Build a multilayer perceptron for rows of ``n_features`` pixels.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (pixels).
+    n_classes : int
+        Number of output units.
+    hidden_layer_sizes : sequence of int, default=(32,)
+        Width of each hidden layer; ``()`` gives a linear model.
+    activation : str, default="relu"
+        Keras activation of the hidden layers.
+    output_activation : {"softmax", "sigmoid"}, default="softmax"
+        Activation of the output layer.
+    seed : int or None, default=None
+        Seed of the weight initialisers.
+
+    Returns
+    -------
+    model : keras.Sequential
+        The uncompiled model.
+
+    Examples
+    --------
+    >>> from skdigits import build_mlp
+    >>> model = build_mlp(784, 10, hidden_layer_sizes=(32,), seed=0)
+    >>> model.output_shape
+    (None, 10)
+    """
+    sizes = _check_positive_ints("hidden_layer_sizes", hidden_layer_sizes)
+    _check_activation("activation", activation)
+    if output_activation not in ("softmax", "sigmoid"):
+        raise ValueError(
+            "output_activation must be 'softmax' or 'sigmoid', "
+            f"got {output_activation!r}"
+        )
+    seeds = _seeds(seed, len(sizes) + 1)
+    layers = [keras.Input((n_features,))]
+    for width, layer_seed in zip(sizes, seeds, strict=False):
+        layers.append(
+            keras.layers.Dense(
+                width,
+                activation=activation,
+                kernel_initializer=keras.initializers.GlorotUniform(layer_seed),
+            )
+        )
+    layers.append(
+        keras.layers.Dense(
+            n_classes,
+            activation=output_activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seeds[-1]),
+        )
+    )
+    return keras.Sequential(layers, name="mlp")
+
+
+def infer_image_shape(n_features):
+    """The square ``(side, side)`` image shape of ``n_features`` pixels.
+
+    Raises a ``ValueError`` that names ``image_shape`` when ``n_features`` is
+    not a square number.
+    """
+    side = isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(
+            f"cannot infer image_shape from {n_features} features: "
+            f"{n_features} is not a square number of pixels. Pass "
+            "image_shape=(height, width), or X of shape "
+            "(n_samples, height, width)."
+        )
+    return (side, side)
+
+
+def build_cnn(
+    image_shape,
+    n_classes,
+    *,
+    filters=(16, 32, 32),
+    kernel_size=3,
+    noise_std=0.1,
+    seed=None,
+):
+    """Build the Flux model-zoo CNN for rows of ``height * width`` pixels.
+
+    Each entry of ``filters`` adds a ``kernel_size`` convolution ("same"
+    padding, relu) and a 2x2 max-pooling; a softmax ``Dense`` layer follows.
+    Gaussian noise of ``noise_std`` is added to the input during training only,
+    as in the model zoo.
+
+    Parameters
+    ----------
+    image_shape : tuple of (int, int)
+        Height and width of the images.
+    n_classes : int
+        Number of output units.
+    filters : sequence of int, default=(16, 32, 32)
+        Filters of each convolution block.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    noise_std : float, default=0.1
+        Standard deviation of the training-time input noise; 0 disables it.
+    seed : int or None, default=None
+        Seed of the initialisers and of the noise.
+
+    Returns
+    -------
+    model : keras.Sequential
+        The uncompiled model, taking inputs of shape ``(n, height * width)``.
+
+    Examples
+    --------
+    >>> from skdigits import build_cnn
+    >>> model = build_cnn((28, 28), 10, seed=0)
+    >>> model.output_shape
+    (None, 10)
+    """
+    filters = _check_positive_ints("filters", filters)
+    height, width = _check_positive_ints("image_shape", image_shape)
+    (kernel_size,) = _check_positive_ints("kernel_size", kernel_size)
+    if noise_std < 0:
+        raise ValueError(f"noise_std must be >= 0, got {noise_std}")
+    smallest = 2 ** len(filters)
+    if min(height, width) < smallest:
+        raise ValueError(
+            f"image_shape {(height, width)} is too small for {len(filters)} "
+            f"2x2 max-pooling stages: each side needs at least {smallest} pixels"
+        )
+    seeds = _seeds(seed, len(filters) + 2)
+    layers = [
+        keras.Input((height * width,)),
+        keras.layers.Reshape((height, width, 1)),
+    ]
+    if noise_std > 0:
+        layers.append(keras.layers.GaussianNoise(noise_std, seed=seeds[-1]))
+    for n_filters, layer_seed in zip(filters, seeds, strict=False):
+        layers += [
+            keras.layers.Conv2D(
+                n_filters,
+                kernel_size,
+                padding="same",
+                activation="relu",
+                kernel_initializer=keras.initializers.GlorotUniform(layer_seed),
+            ),
+            keras.layers.MaxPooling2D(2),
+        ]
+    layers += [
+        keras.layers.Flatten(),
+        keras.layers.Dense(
+            n_classes,
+            activation="softmax",
+            kernel_initializer=keras.initializers.GlorotUniform(seeds[-2]),
+        ),
+    ]
+    return keras.Sequential(layers, name="cnn")

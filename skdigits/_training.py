@@ -1,0 +1,163 @@
+"""Training plumbing shared by the estimators (TensorFlow backend)."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# Rows per compiled call: small batches run many steps inside one
+# tf.function call, hiding Keras's per-step Python overhead.
+ROWS_PER_EXECUTION = 2048
+# Rows per forward pass at predict and validation time.
+PREDICT_CHUNK = 4096
+
+
+def resolve_batch_size(batch_size, n_samples):
+    """The batch size actually used, and the gradient-descent variant."""
+    if batch_size == 1:
+        return 1, "stochastic"
+    if batch_size is None or batch_size == -1 or batch_size >= n_samples:
+        return n_samples, "batch"
+    return int(batch_size), "mini-batch"
+
+
+def steps_per_execution(batch_size, n_samples):
+    steps = math.ceil(n_samples / batch_size)
+    return max(1, min(steps, ROWS_PER_EXECUTION // batch_size))
+
+
+def make_dataset(arrays, batch_size, seed):
+    """A ``tf.data`` pipeline of shuffled batches of ``arrays``.
+
+    The shuffle has its own seed, so epochs are reproducible without setting
+    TensorFlow's global seed. Batches are gathered by index from tensors
+    held once in memory, as Keras does for NumPy input.
+    """
+    tensors = tuple(tf.constant(a) for a in arrays)
+    n_samples = len(arrays[0])
+    if batch_size >= n_samples:
+        # Batch gradient descent: the whole set every step, nothing to shuffle.
+        return tf.data.Dataset.from_tensors(tensors)
+    indices = tf.data.Dataset.range(n_samples).shuffle(
+        n_samples, seed=seed, reshuffle_each_iteration=True
+    )
+    return (
+        indices.batch(batch_size)
+        .map(lambda i: tuple(tf.gather(t, i) for t in tensors))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def make_optimizer(optimizer, learning_rate):
+    """A fresh Keras optimizer from a name or an Optimizer class."""
+    if isinstance(optimizer, str):
+        try:
+            optimizer = type(keras.optimizers.get(optimizer))
+        except ValueError:
+            raise ValueError(
+                f"optimizer={optimizer!r} is not a Keras optimizer name "
+                "(for example 'sgd', 'adam', 'rmsprop', 'adagrad')"
+            ) from None
+    elif not isinstance(optimizer, type) or not issubclass(
+        optimizer, keras.optimizers.Optimizer
+    ):
+        raise TypeError(
+            "optimizer must be a Keras optimizer name or Optimizer class "
+            f"(set its rate with learning_rate=), got {optimizer!r}"
+        )
+    return optimizer(learning_rate=learning_rate)
+
+
+def make_loss(loss, output_activation):
+    """The Keras loss on one-hot targets for the output activation."""
+    if loss == "mse":
+        return keras.losses.MeanSquaredError()
+    if output_activation == "sigmoid":
+        # Independent sigmoid outputs: each is a yes/no for its class.
+        return keras.losses.BinaryCrossentropy()
+    return keras.losses.CategoricalCrossentropy()
+
+
+def make_predict_fn(model, n_features):
+    """A traced forward pass: far cheaper per call than ``model.predict``."""
+    forward = tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec([None, n_features], tf.float32)],
+    )
+
+    def predict(X):
+        if len(X) <= PREDICT_CHUNK:
+            return forward(X).numpy()
+        return np.concatenate(
+            [
+                forward(X[i : i + PREDICT_CHUNK]).numpy()
+                for i in range(0, len(X), PREDICT_CHUNK)
+            ]
+        )
+
+    return predict
+
+
+class EpochReport(keras.callbacks.Callback):
+    """One line per epoch in the model zoo's spirit, then why training stopped.
+
+    It reads the state of the rule callbacks, so it must come after them.
+    It also records each epoch's learning rate in the logs.
+    """
+
+    def __init__(self, *, monitor, epochs, best, early_exit, lr_drop=None, verbose=0):
+        super().__init__()
+        self.monitor = monitor
+        self.epochs = epochs
+        self.best = best
+        self.early_exit = early_exit
+        self.lr_drop = lr_drop
+        self.verbose = verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        logs.setdefault(
+            "learning_rate",
+            float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
+        )
+        if not self.verbose:
+            return
+        parts = [f"Epoch {epoch + 1}/{self.epochs}: loss {logs['loss']:.4f}"]
+        parts += [
+            f"{key} {logs[key]:.4f}"
+            for key in ("accuracy", "val_accuracy")
+            if key in logs
+        ]
+        line = ", ".join(parts)
+        if self.best.improved_:
+            line += " - new best"
+            if self.best.filepath is not None:
+                line += f", saving to {self.best.filepath}"
+        if self.lr_drop is not None and self.lr_drop.drops_:
+            dropped_at, new_lr = self.lr_drop.drops_[-1]
+            if dropped_at == epoch + 1:
+                line += f" - dropping learning rate to {new_lr:.3g}"
+        print(line, flush=True)
+
+    def on_train_end(self, logs=None):
+        if not self.verbose:
+            return
+        reason = self.early_exit.stop_reason_
+        why = {
+            "max_epochs": f"reached the maximum of {self.epochs} epochs",
+            "target_accuracy": f"{self.monitor} reached {self.early_exit.target}",
+            "converged": (
+                f"converged: no improvement of {self.monitor} for "
+                f"{self.early_exit.patience} epochs"
+            ),
+            "nan": "the loss became NaN or infinite; last good weights restored",
+        }[reason]
+        line = f"Stopped: {why}."
+        if self.best.best_epoch_ is not None:
+            line += (
+                f" Best {self.monitor} {self.best.best_:.4f} at epoch "
+                f"{self.best.best_epoch_}"
+            )
+            line += " (weights restored)." if self.best.restore else "."
+        print(line, flush=True)

@@ -1,0 +1,312 @@
+"""Training rules as Keras callbacks.
+
+They work on any compiled Keras model, and the estimators use them:
+
+- :class:`LearningRateDrop` lowers the learning rate on a plateau;
+- :class:`EarlyExit` stops at a target accuracy, on convergence, or on a
+  NaN/infinite loss;
+- :class:`BestModel` keeps the best weights in memory, restores them at the
+  end, and optionally saves the best model to a ``.keras`` file.
+
+An epoch *improves* when the monitored accuracy is strictly above the best so
+far: a flat plateau is no progress. Epoch numbers in the state of these
+callbacks are 1-based, as Keras prints them.
+"""
+
+import math
+import os
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+
+__all__ = ["BestModel", "EarlyExit", "LearningRateDrop"]
+
+
+def _check_int(name, value, *, allow_none=False):
+    if value is None and allow_none:
+        return
+    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def _finite_loss(logs):
+    loss = logs.get("loss")
+    return loss is not None and math.isfinite(float(loss))
+
+
+class _AccuracyMonitor(keras.callbacks.Callback):
+    """Reads the monitored accuracy and tracks strict improvement."""
+
+    def __init__(self, monitor, verbose):
+        super().__init__()
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a metric name, got {monitor!r}")
+        self.monitor = monitor
+        self.verbose = verbose
+
+    def _reset(self):
+        self.best_ = -math.inf
+        self.best_epoch_ = None
+
+    def _monitored(self, logs):
+        if self.monitor not in logs:
+            raise ValueError(
+                f"{type(self).__name__} monitors {self.monitor!r}, but the "
+                f"epoch logs only have {sorted(logs)}. Compile the model with "
+                "metrics=['accuracy'] and pass validation data to monitor "
+                "'val_accuracy'."
+            )
+        return float(logs[self.monitor])
+
+    def _improves(self, epoch, value):
+        """Record ``value`` and tell whether it beats the best so far."""
+        if value > self.best_:
+            self.best_, self.best_epoch_ = value, epoch + 1
+            return True
+        return False
+
+    def _say(self, message):
+        if self.verbose:
+            print(f"{type(self).__name__}: {message}", flush=True)
+
+
+class LearningRateDrop(_AccuracyMonitor):
+    """Multiply the learning rate by ``factor`` on a plateau of accuracy.
+
+    After ``patience`` epochs without improvement of ``monitor``, the
+    optimizer's learning rate is multiplied by ``factor``, clamped at
+    ``min_lr``, and the count starts again. Each epoch's learning rate is
+    written to the logs as ``"learning_rate"`` (so it lands in the History).
+
+    Parameters
+    ----------
+    monitor : str, default="val_accuracy"
+        The accuracy to watch in the epoch logs.
+    patience : int, default=5
+        Epochs without improvement before a drop.
+    factor : float, default=0.1
+        Multiplier, in (0, 1).
+    min_lr : float, default=1e-6
+        The learning rate never goes below this.
+    verbose : int, default=0
+        Print a line at each drop.
+
+    Attributes
+    ----------
+    drops_ : list of (int, float)
+        The epoch (1-based) after which each drop happened, and the new rate.
+
+    Examples
+    --------
+    >>> from skdigits.callbacks import LearningRateDrop
+    >>> rule = LearningRateDrop(monitor="accuracy", patience=2, factor=0.5)
+    >>> rule.patience
+    2
+    """
+
+    def __init__(
+        self, monitor="val_accuracy", patience=5, factor=0.1, min_lr=1e-6, verbose=0
+    ):
+        super().__init__(monitor, verbose)
+        _check_int("patience", patience)
+        if not isinstance(factor, Real) or not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+        if not isinstance(min_lr, Real) or min_lr < 0:
+            raise ValueError(f"min_lr must be >= 0, got {min_lr!r}")
+        self.patience = patience
+        self.factor = factor
+        self.min_lr = min_lr
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self.wait_ = 0
+        self.drops_ = []
+        if isinstance(
+            self.model.optimizer.learning_rate,
+            keras.optimizers.schedules.LearningRateSchedule,
+        ):
+            raise TypeError(
+                "LearningRateDrop needs a constant learning rate, but the "
+                "optimizer uses a LearningRateSchedule"
+            )
+
+    def _learning_rate(self):
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        lr = self._learning_rate()
+        logs["learning_rate"] = lr
+        if self._improves(epoch, self._monitored(logs)):
+            self.wait_ = 0
+            return
+        self.wait_ += 1
+        if self.wait_ < self.patience:
+            return
+        self.wait_ = 0
+        new_lr = max(lr * self.factor, self.min_lr)
+        if new_lr < lr:
+            self.model.optimizer.learning_rate = new_lr
+            self.drops_.append((epoch + 1, new_lr))
+            self._say(f"epoch {epoch + 1}: dropping learning rate to {new_lr:.3g}")
+
+
+class EarlyExit(_AccuracyMonitor):
+    """Stop training at a target accuracy, on convergence, or on NaN.
+
+    Training stops when the monitored accuracy reaches ``target``
+    (``"target_accuracy"``), after ``patience`` epochs without improvement
+    (``"converged"``), or when the epoch's loss is NaN or infinite
+    (``"nan"``); in that last case the weights of the last good epoch are
+    put back. Otherwise the reason is ``"max_epochs"``.
+
+    Parameters
+    ----------
+    monitor : str, default="val_accuracy"
+        The accuracy to watch in the epoch logs.
+    target : float or None, default=0.999
+        Stop once the accuracy is at least this; None disables it.
+    patience : int or None, default=10
+        Epochs without improvement before stopping; None disables it.
+    verbose : int, default=0
+        Print a line when stopping.
+
+    Attributes
+    ----------
+    stop_reason_ : str
+        ``"max_epochs"``, ``"target_accuracy"``, ``"converged"`` or ``"nan"``.
+    stopped_epoch_ : int or None
+        The epoch (1-based) at which the rule stopped training.
+
+    Examples
+    --------
+    >>> from skdigits.callbacks import EarlyExit
+    >>> EarlyExit(target=0.99, patience=3).target
+    0.99
+    """
+
+    def __init__(self, monitor="val_accuracy", target=0.999, patience=10, verbose=0):
+        super().__init__(monitor, verbose)
+        if target is not None and (not isinstance(target, Real) or not 0 < target <= 1):
+            raise ValueError(f"target must be in (0, 1] or None, got {target!r}")
+        _check_int("patience", patience, allow_none=True)
+        self.target = target
+        self.patience = patience
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self.wait_ = 0
+        self.stop_reason_ = None
+        self.stopped_epoch_ = None
+        self._good_weights = self.model.get_weights()
+
+    def _stop(self, epoch, reason, message):
+        self.stop_reason_ = reason
+        self.stopped_epoch_ = epoch + 1
+        self.model.stop_training = True
+        self._say(f"epoch {epoch + 1}: {message}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        if not _finite_loss(logs):
+            self.model.set_weights(self._good_weights)
+            self._stop(epoch, "nan", f"loss is {logs.get('loss')}, weights restored")
+            return
+        self._good_weights = self.model.get_weights()
+        value = self._monitored(logs)
+        if self._improves(epoch, value):
+            self.wait_ = 0
+        else:
+            self.wait_ += 1
+        if self.target is not None and value >= self.target:
+            self._stop(
+                epoch, "target_accuracy", f"{self.monitor} reached {self.target}"
+            )
+        elif self.patience is not None and self.wait_ >= self.patience:
+            self._stop(
+                epoch,
+                "converged",
+                f"no improvement of {self.monitor} for {self.patience} epochs",
+            )
+
+    def on_train_end(self, logs=None):
+        if self.stop_reason_ is None:
+            self.stop_reason_ = "max_epochs"
+        self._good_weights = None
+
+
+class BestModel(_AccuracyMonitor):
+    """Keep the best weights in memory; restore them, and save the best model.
+
+    Parameters
+    ----------
+    monitor : str, default="val_accuracy"
+        The accuracy to watch in the epoch logs.
+    filepath : str, os.PathLike or None, default=None
+        Where to save the best model (a ``.keras`` file, written at each
+        improvement); None keeps it in memory only.
+    restore : bool, default=True
+        Put the best weights back at the end of training.
+    verbose : int, default=0
+        Print a line at each improvement.
+
+    Attributes
+    ----------
+    best_ : float
+        The best monitored accuracy.
+    best_epoch_ : int or None
+        Its epoch (1-based).
+    improved_ : bool
+        Whether the last epoch improved.
+
+    Examples
+    --------
+    >>> from skdigits.callbacks import BestModel
+    >>> BestModel(filepath="best.keras").restore
+    True
+    """
+
+    def __init__(self, monitor="val_accuracy", filepath=None, restore=True, verbose=0):
+        super().__init__(monitor, verbose)
+        if filepath is not None:
+            if not isinstance(filepath, str | os.PathLike):
+                raise TypeError(f"filepath must be a path or None, got {filepath!r}")
+            if not os.fspath(filepath).endswith(".keras"):
+                raise ValueError(
+                    f"filepath must end in '.keras' (Keras's format), got {filepath!r}"
+                )
+        self.filepath = filepath
+        self.restore = restore
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self.improved_ = False
+        self._best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        self.improved_ = _finite_loss(logs) and self._improves(
+            epoch, self._monitored(logs)
+        )
+        if not self.improved_:
+            return
+        self._best_weights = self.model.get_weights()
+        message = f"epoch {epoch + 1}: new best {self.monitor} {self.best_:.4f}"
+        if self.filepath is not None:
+            folder = os.path.dirname(os.fspath(self.filepath))
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            self.model.save(self.filepath)
+            message += f", saved to {os.fspath(self.filepath)}"
+        self._say(message)
+
+    def on_train_end(self, logs=None):
+        if self.restore and self._best_weights is not None:
+            self.model.set_weights(self._best_weights)
+        self._best_weights = None
+
+    @property
+    def best_score_(self):
+        """The best monitored accuracy, NaN when no epoch had a finite loss."""
+        return self.best_ if self.best_epoch_ is not None else np.nan
