@@ -8,6 +8,7 @@ from numbers import Integral, Real
 
 import keras
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
@@ -24,6 +25,10 @@ from skdigits import _training
 from skdigits.callbacks import BestModel, EarlyExit, LearningRateDrop
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+def _normalise(scores):
+    return scores / scores.sum(axis=1, keepdims=True)
 
 
 def _encode(encoder, y):
@@ -119,6 +124,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     def _output_activation(self):
         return "softmax"
+
+    # The dtype of the forward pass in predict_proba; see make_logits_fn.
+    _predict_dtype = "float32"
 
     # -- fitting -----------------------------------------------------------
 
@@ -271,7 +279,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 ),
             )
         self._train(X, y_idx, sample_weight, val, epochs, rules, int(shuffle_seed))
-        self._predict_fn = _training.make_predict_fn(self.model_, self.n_features_in_)
+        self._logits_fn = _training.make_logits_fn(
+            self.model_, self.n_features_in_, self._predict_dtype
+        )
         return self
 
     def _one_hot(self, y_idx):
@@ -412,17 +422,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, self._as_rows(X, reset=False), reset=False, dtype=np.float32
         )
-        proba = self._predict_fn(X).astype(np.float64)
+        logits = self._logits_fn(X).astype(np.float64)
         if self._output_activation() == "sigmoid":
-            # Independent sigmoid outputs: normalise to a distribution.
-            total = proba.sum(axis=1, keepdims=True)
-            proba = np.divide(
-                proba,
-                total,
-                out=np.full_like(proba, 1 / proba.shape[1]),
-                where=total > 0,
-            )
-        return proba
+            # Independent sigmoid outputs, normalised to a distribution.
+            return _normalise(expit(logits))
+        return softmax(logits, axis=1)
 
     def predict(self, X):
         """The most probable class of each row.
@@ -437,21 +441,23 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it checks that we are fitted
+        return self.classes_[np.argmax(proba, axis=1)]
 
     # -- pickling ----------------------------------------------------------
 
     def __getstate__(self):
-        state = super().__getstate__()
-        # A traced tf.function does not pickle; it is rebuilt on load.
-        state.pop("_predict_fn", None)
+        # A traced tf.function does not pickle; it is rebuilt on load. (The
+        # parent returns the live __dict__: copy before removing.)
+        state = dict(super().__getstate__())
+        state.pop("_logits_fn", None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
         if "model_" in state:
-            self._predict_fn = _training.make_predict_fn(
-                self.model_, self.n_features_in_
+            self._logits_fn = _training.make_logits_fn(
+                self.model_, self.n_features_in_, self._predict_dtype
             )
 
     def __sklearn_tags__(self):

@@ -172,6 +172,10 @@ class KerasMLPClassifier(BaseKerasClassifier):
             )
         return cls(**{**MLP_PRESETS[name], **params})
 
+    # A row's probabilities must not depend on the rows predicted with it
+    # (scikit-learn checks this); float64 costs little for an MLP.
+    _predict_dtype = "float64"
+
     def _output_activation(self):
         return self.output_activation
 

@@ -2,6 +2,8 @@
 
 Both builders return an uncompiled ``keras.Sequential`` that takes rows of
 pixels, shape ``(n_samples, n_features)``, and outputs class probabilities.
+The output activation is a layer of its own (the last), so that the logits
+before it can be read without a second model.
 Every layer gets its own seed derived from ``seed``, so that the same seed
 builds the same weights without touching Keras's global random state.
 """
@@ -119,13 +121,12 @@ def build_mlp(
                 kernel_initializer=keras.initializers.GlorotUniform(layer_seed),
             )
         )
-    layers.append(
+    layers += [
         keras.layers.Dense(
-            n_classes,
-            activation=output_activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seeds[-1]),
-        )
-    )
+            n_classes, kernel_initializer=keras.initializers.GlorotUniform(seeds[-1])
+        ),
+        keras.layers.Activation(output_activation, name="output_activation"),
+    ]
     return keras.Sequential(layers, name="mlp")
 
 
@@ -221,9 +222,8 @@ def build_cnn(
     layers += [
         keras.layers.Flatten(),
         keras.layers.Dense(
-            n_classes,
-            activation="softmax",
-            kernel_initializer=keras.initializers.GlorotUniform(seeds[-2]),
+            n_classes, kernel_initializer=keras.initializers.GlorotUniform(seeds[-2])
         ),
+        keras.layers.Activation("softmax", name="output_activation"),
     ]
     return keras.Sequential(layers, name="cnn")

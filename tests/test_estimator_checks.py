@@ -1,0 +1,101 @@
+"""scikit-learn's own estimator checks, over both estimators."""
+
+import pytest
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+
+from skdigits import KerasCNNClassifier, KerasMLPClassifier
+
+# Small and quick, but able to learn the checks' toy problems.
+MLP = KerasMLPClassifier(
+    hidden_layer_sizes=(16,),
+    epochs=10,
+    batch_size=32,
+    learning_rate=0.01,
+    random_state=0,
+)
+CNN = KerasCNNClassifier(filters=(4,), epochs=3, random_state=0)
+
+SAMPLE_WEIGHT_REASON = (
+    "mini-batch training does not make a weight of 2 equal to a repeated "
+    "sample; scikit-learn's MLPClassifier passes only with full-batch lbfgs"
+)
+NOT_AN_IMAGE_REASON = "feeds the CNN data that is not an image: image_shape error"
+
+# The checks that feed data of 2-30 features: for the CNN, not images.
+CNN_NOT_IMAGE_CHECKS = [
+    "check_classifier_data_not_an_array",
+    "check_classifiers_classes",
+    "check_classifiers_train",
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_nan_inf",
+    "check_estimators_overwrite_params",
+    "check_estimators_partial_fit_n_features",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_predict1d",
+    "check_fit_check_is_fitted",
+    "check_fit_idempotent",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in",
+    "check_pipeline_consistency",
+    "check_readonly_memmap_input",
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_sample_weights_list",
+    "check_sample_weights_not_an_array",
+    "check_sample_weights_not_overwritten",
+    "check_sample_weights_pandas_series",
+    "check_sample_weights_shape",
+    "check_supervised_y_2d",
+]
+
+
+def expected_failed_checks(estimator):
+    if isinstance(estimator, KerasCNNClassifier):
+        return dict.fromkeys(CNN_NOT_IMAGE_CHECKS, NOT_AN_IMAGE_REASON)
+    return {"check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON}
+
+
+@parametrize_with_checks(
+    [MLP, CNN], expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def _messages(exc):
+    """The message of an exception and of those it was raised from."""
+    while exc is not None:
+        yield str(exc)
+        exc = exc.__cause__ or exc.__context__
+
+
+def test_cnn_fails_non_image_checks_with_image_shape_error():
+    results = check_estimator(
+        CNN,
+        on_fail=None,
+        expected_failed_checks=dict.fromkeys(CNN_NOT_IMAGE_CHECKS, "not an image"),
+    )
+    failed = [r for r in results if r["status"] in ("failed", "xfail")]
+    assert {r["check_name"] for r in failed} == set(CNN_NOT_IMAGE_CHECKS)
+    for result in failed:
+        assert any("image_shape" in m for m in _messages(result["exception"])), (
+            result["check_name"],
+            result["exception"],
+        )
+
+
+@pytest.mark.parametrize("n_features", [2, 3, 10, 30])
+def test_cnn_non_square_features_error_names_image_shape(n_features):
+    import numpy as np
+
+    X = np.random.RandomState(0).rand(20, n_features)
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match="image_shape"):
+        KerasCNNClassifier(epochs=1).fit(X, y)
