@@ -122,14 +122,6 @@ class LearningRateDrop(_AccuracyMonitor):
         self._reset()
         self.wait_ = 0
         self.drops_ = []
-        if isinstance(
-            self.model.optimizer.learning_rate,
-            keras.optimizers.schedules.LearningRateSchedule,
-        ):
-            raise TypeError(
-                "LearningRateDrop needs a constant learning rate, but the "
-                "optimizer uses a LearningRateSchedule"
-            )
 
     def _learning_rate(self):
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
@@ -145,8 +137,11 @@ class LearningRateDrop(_AccuracyMonitor):
         if self.wait_ < self.patience:
             return
         self.wait_ = 0
-        new_lr = max(lr * self.factor, self.min_lr)
-        if new_lr < lr:
+        # The rate is stored in float32: compare there, or a clamped rate
+        # would look above min_lr forever.
+        if lr > np.float32(self.min_lr):
+            new_lr = max(lr * self.factor, self.min_lr)
+            # Keras raises a TypeError here for a LearningRateSchedule.
             self.model.optimizer.learning_rate = new_lr
             self.drops_.append((epoch + 1, new_lr))
             self._say(f"epoch {epoch + 1}: dropping learning rate to {new_lr:.3g}")

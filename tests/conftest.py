@@ -21,7 +21,9 @@ def digits():
 @pytest.fixture(scope="module")
 def fitted_mlp(digits):
     X_train, _, y_train, _ = digits
-    return KerasMLPClassifier(epochs=15, random_state=0).fit(X_train, y_train)
+    return KerasMLPClassifier(epochs=15, learning_rate=0.01, random_state=0).fit(
+        X_train, y_train
+    )
 
 
 @pytest.fixture(scope="module")

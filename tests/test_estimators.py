@@ -1,0 +1,452 @@
+"""Fitting, predicting, fitted attributes, training rules and bad input."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from skdigits import KerasCNNClassifier, KerasMLPClassifier
+
+ESTIMATORS = [KerasMLPClassifier, KerasCNNClassifier]
+
+
+@pytest.fixture(scope="module")
+def small(digits):
+    """600 training rows: enough to learn, quick to fit."""
+    X_train, X_test, y_train, y_test = digits
+    return X_train[:600], X_test, y_train[:600], y_test
+
+
+# -- fitted estimators ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["fitted_mlp", "fitted_cnn"])
+def test_learns_digits(name, digits, request):
+    est = request.getfixturevalue(name)
+    _, X_test, _, y_test = digits
+    assert est.score(X_test, y_test) > 0.85
+    proba = est.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_array_equal(est.classes_[proba.argmax(1)], est.predict(X_test))
+
+
+@pytest.mark.parametrize("name", ["fitted_mlp", "fitted_cnn"])
+def test_fitted_attributes(name, request):
+    est = request.getfixturevalue(name)
+    assert est.n_features_in_ == 64
+    assert isinstance(est.model_, keras.Model)
+    np.testing.assert_array_equal(est.classes_, np.arange(10))
+    assert set(est.history_) == {
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+    }
+    assert all(len(v) == est.n_iter_ for v in est.history_.values())
+    assert est.n_iter_ <= est.epochs
+    assert est.stop_reason_ in {"max_epochs", "target_accuracy", "converged"}
+    # best_epoch_ is 1-based and points at the best validation accuracy.
+    val = est.history_["val_accuracy"]
+    assert est.best_epoch_ == int(np.argmax(val)) + 1
+    assert est.best_score_ == pytest.approx(max(val))
+    assert (est.batch_size_, est.gd_variant_) == (128, "mini-batch")
+
+
+def test_predict_one_row_matches_batch(fitted_mlp, digits):
+    _, X_test, _, _ = digits
+    batch = fitted_mlp.predict_proba(X_test)
+    one = np.vstack([fitted_mlp.predict_proba(X_test[i : i + 1]) for i in range(20)])
+    np.testing.assert_allclose(one, batch[:20], rtol=1e-9)
+
+
+def test_cnn_image_layouts(fitted_cnn, digits):
+    _, X_test, _, _ = digits
+    expected = fitted_cnn.predict_proba(X_test)
+    images = X_test.reshape(-1, 8, 8)
+    np.testing.assert_allclose(fitted_cnn.predict_proba(images), expected)
+    np.testing.assert_allclose(fitted_cnn.predict_proba(images[..., None]), expected)
+    assert fitted_cnn.image_shape_ == (8, 8)
+    with pytest.raises(ValueError, match="image_shape"):
+        fitted_cnn.predict(X_test.reshape(-1, 4, 16))
+    with pytest.raises(ValueError, match="channels"):
+        fitted_cnn.predict(np.repeat(images[..., None], 3, axis=-1))
+
+
+@pytest.mark.parametrize("layout", ["3d", "4d"])
+def test_cnn_fits_images(layout, small):
+    X, _, y, _ = small
+    X = X.reshape(-1, 8, 8) if layout == "3d" else X.reshape(-1, 8, 8, 1)
+    est = KerasCNNClassifier(epochs=1, random_state=0).fit(X, y)
+    assert est.n_features_in_ == 64
+    assert est.image_shape_ == (8, 8)
+
+
+def test_cnn_explicit_image_shape(small):
+    X, _, y, _ = small
+    wide = np.hstack([X, X])  # 8x16 images: not square, so not inferable
+    est = KerasCNNClassifier(image_shape=(8, 16), epochs=1, random_state=0)
+    assert est.fit(wide, y).image_shape_ == (8, 16)
+    with pytest.raises(ValueError, match="does not match"):
+        KerasCNNClassifier(image_shape=(8, 8), epochs=1).fit(wide, y)
+
+
+# -- parameters -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "size", "variant"),
+    [
+        (1, 1, "stochastic"),
+        (50, 50, "mini-batch"),
+        (None, 540, "batch"),
+        (-1, 540, "batch"),
+        (540, 540, "batch"),
+        (10_000, 540, "batch"),
+    ],
+)
+def test_gradient_descent_variants(batch_size, size, variant, small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(batch_size=batch_size, epochs=1, random_state=0)
+    est.fit(X, y)  # 600 rows, 10% held out: 540 trained on
+    assert (est.batch_size_, est.gd_variant_) == (size, variant)
+    assert est.batch_size == batch_size  # the parameter is never changed
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"loss": "mse"},
+        {"optimizer": "sgd", "learning_rate": 0.5},
+        {"optimizer": keras.optimizers.RMSprop},
+        {"hidden_layer_sizes": ()},
+        {
+            "hidden_layer_sizes": (16, 16, 16),
+            "activation": "sigmoid",
+            "output_activation": "sigmoid",
+            "batch_size": 16,
+        },
+        {"output_activation": "sigmoid", "loss": "mse"},
+    ],
+)
+def test_training_choices_learn(params, digits):
+    # The full 8x8 training set and a higher rate than the MNIST defaults:
+    # small data gives few steps per epoch.
+    X, X_test, y, y_test = digits
+    params = {"learning_rate": 0.01, "batch_size": 32, **params}
+    est = KerasMLPClassifier(epochs=20, random_state=0, **params).fit(X, y)
+    assert est.score(X_test, y_test) > 0.85
+    np.testing.assert_allclose(est.predict_proba(X_test).sum(axis=1), 1)
+
+
+def test_from_preset():
+    est = KerasMLPClassifier.from_preset("4LS", epochs=3)
+    assert est.hidden_layer_sizes == (16, 16, 16)
+    assert est.output_activation == "sigmoid"
+    assert est.epochs == 3
+    with pytest.raises(ValueError, match="preset"):
+        KerasMLPClassifier.from_preset("5LX")
+
+
+def test_string_labels(small):
+    X, X_test, y, _ = small
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    est = KerasMLPClassifier(epochs=3, random_state=0).fit(X, names[y])
+    assert set(est.predict(X_test)) <= set(names)
+    np.testing.assert_array_equal(est.classes_, np.sort(names))
+
+
+def test_dataframe_feature_names(small):
+    pd = pytest.importorskip("pandas")
+    X, X_test, y, _ = small
+    columns = [f"px{i}" for i in range(64)]
+    est = KerasMLPClassifier(epochs=1, random_state=0)
+    est.fit(pd.DataFrame(X, columns=columns), y)
+    np.testing.assert_array_equal(est.feature_names_in_, columns)
+    assert est.predict(pd.DataFrame(X_test, columns=columns)).shape == (len(X_test),)
+
+
+# -- training rules -------------------------------------------------------
+
+
+def test_target_accuracy_stops(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(target_accuracy=0.5, epochs=50, random_state=0)
+    est.fit(X, y)
+    assert est.stop_reason_ == "target_accuracy"
+    assert est.history_["val_accuracy"][-1] >= 0.5
+    assert est.n_iter_ < 50
+
+
+def test_converged_stops(small):
+    X, _, y, _ = small
+    # A tiny learning rate gives a plateau: stop after `patience` flat epochs.
+    est = KerasMLPClassifier(
+        optimizer="sgd",
+        learning_rate=1e-6,
+        patience=2,
+        lr_patience=None,
+        epochs=30,
+        random_state=0,
+    ).fit(X, y)
+    assert est.stop_reason_ == "converged"
+    assert est.n_iter_ < 30
+
+
+def test_learning_rate_drops(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(
+        optimizer="sgd",
+        learning_rate=1e-6,
+        lr_patience=1,
+        lr_factor=0.5,
+        min_lr=1e-7,
+        patience=None,
+        target_accuracy=None,
+        epochs=6,
+        random_state=0,
+    ).fit(X, y)
+    rates = est.history_["learning_rate"]
+    assert rates[0] == pytest.approx(1e-6)
+    assert min(rates) == pytest.approx(1e-7, rel=1e-3)  # clamped at min_lr
+    assert rates == sorted(rates, reverse=True)
+
+
+def test_nan_loss_stops_and_warns(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(
+        optimizer="sgd", learning_rate=1e30, epochs=5, random_state=0
+    )
+    with pytest.warns(RuntimeWarning, match="NaN"):
+        est.fit(X * 1e10, y)
+    assert est.stop_reason_ == "nan"
+    assert all(np.isfinite(w).all() for w in est.model_.get_weights())
+    assert np.isfinite(est.predict_proba(X)).all()
+
+
+def test_no_validation_monitors_training_accuracy(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(validation_fraction=0, epochs=3, random_state=0)
+    est.fit(X, y)
+    assert "val_accuracy" not in est.history_
+    assert est.best_score_ == pytest.approx(max(est.history_["accuracy"]))
+
+
+def test_validation_data(small):
+    X, X_test, y, y_test = small
+    est = KerasMLPClassifier(epochs=3, random_state=0)
+    est.fit(X, y, validation_data=(X_test, y_test))
+    # All of X trains (no hold-out), and the given data is monitored.
+    assert est.batch_size_ == 128
+    assert len(est.history_["val_accuracy"]) == est.n_iter_
+    best = est.history_["val_accuracy"][est.best_epoch_ - 1]
+    assert est.score(X_test, y_test) == pytest.approx(best, abs=1e-6)
+    with pytest.raises(ValueError, match="validation_data"):
+        est.fit(X, y, validation_data=X_test)
+
+
+def test_restore_best_weights_false_keeps_last(small):
+    X, X_test, y, _ = small
+    params = {"epochs": 4, "random_state": 0, "lr_patience": None, "patience": None}
+    last = KerasMLPClassifier(restore_best_weights=False, **params).fit(X, y)
+    # Keras's History holds the last epoch: the model evaluates to it.
+    val_loss = last.history_["val_loss"][-1]
+    assert last.n_iter_ == 4
+    assert np.isfinite(val_loss)
+
+
+def test_checkpoint_path(small, tmp_path):
+    X, X_test, y, _ = small
+    path = tmp_path / "best.keras"
+    est = KerasMLPClassifier(epochs=3, random_state=0, checkpoint_path=str(path))
+    est.fit(X, y)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict(X_test.astype("float32"), verbose=0),
+        est.model_.predict(X_test.astype("float32"), verbose=0),
+        rtol=1e-6,
+    )
+
+
+def test_verbose_lines(small, capsys, tmp_path):
+    X, _, y, _ = small
+    KerasMLPClassifier(
+        epochs=3, verbose=1, random_state=0, checkpoint_path=tmp_path / "b.keras"
+    ).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("Epoch 1/3: loss ")
+    assert "val_accuracy" in lines[0]
+    assert "new best, saving to" in lines[0]
+    assert lines[-1].startswith("Stopped: reached the maximum of 3 epochs")
+
+
+def test_verbose_zero_is_silent(small, capsys):
+    X, _, y, _ = small
+    KerasMLPClassifier(epochs=2, random_state=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+# -- continuing training ----------------------------------------------------
+
+
+def test_partial_fit(small):
+    X, X_test, y, y_test = small
+    est = KerasMLPClassifier(learning_rate=0.01, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        est.partial_fit(X, y)
+    est.partial_fit(X[:300], y[:300], classes=np.arange(10))
+    first = [w.copy() for w in est.model_.get_weights()]
+    for _ in range(4):
+        est.partial_fit(X, y)
+    assert est.n_iter_ == 5
+    assert len(est.history_["loss"]) == 5
+    assert "val_accuracy" not in est.history_
+    assert not np.array_equal(first[0], est.model_.get_weights()[0])
+    assert est.score(X_test, y_test) > 0.5
+    with pytest.raises(ValueError, match="classes"):
+        est.partial_fit(X, y, classes=np.arange(5))
+    with pytest.raises(ValueError, match="not among the classes"):
+        est.partial_fit(X[:5], np.array([0, 1, 2, 3, 11]))
+
+
+def test_partial_fit_classes_not_all_present(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(random_state=0)
+    est.partial_fit(X[y < 3], y[y < 3], classes=np.arange(10))
+    assert est.predict_proba(X).shape == (len(X), 10)
+
+
+def test_warm_start_continues(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(
+        epochs=2, warm_start=True, random_state=0, restore_best_weights=False
+    ).fit(X, y)
+    weights = [w.copy() for w in est.model_.get_weights()]
+    model = est.model_
+    est.fit(X, y)
+    assert est.model_ is model  # same network, trained further
+    assert est.n_iter_ == 4
+    assert len(est.history_["loss"]) == 4
+    assert not np.array_equal(weights[0], est.model_.get_weights()[0])
+
+
+def test_refit_without_warm_start_starts_anew(small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(epochs=2, random_state=0).fit(X, y)
+    model = est.model_
+    est.fit(X, y)
+    assert est.model_ is not model
+    assert est.n_iter_ == 2
+
+
+# -- bad input ----------------------------------------------------------------
+
+
+def _bad_fit_cases():
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 64)
+    y = np.arange(40) % 4
+    nan = X.copy()
+    nan[3, 5] = np.nan
+    inf = X.copy()
+    inf[0, 0] = np.inf
+    return [
+        ("nan", nan, y, {}, ValueError, "NaN"),
+        ("inf", inf, y, {}, ValueError, "infinity"),
+        ("1d", X[:, 0], y, {}, ValueError, "2D array"),
+        ("empty", X[:0], y[:0], {}, ValueError, "0 sample"),
+        ("one class", X, np.zeros(40), {}, ValueError, "class"),
+        ("length", X, y[:30], {}, ValueError, "inconsistent numbers"),
+        ("optimizer", X, y, {"optimizer": "nope"}, ValueError, "optimizer"),
+        ("optimizer type", X, y, {"optimizer": 3}, TypeError, "optimizer"),
+        (
+            "optimizer instance",
+            X,
+            y,
+            {"optimizer": keras.optimizers.SGD()},
+            TypeError,
+            "optimizer",
+        ),
+        ("loss", X, y, {"loss": "hinge"}, ValueError, "loss"),
+        ("batch_size 0", X, y, {"batch_size": 0}, ValueError, "batch_size"),
+        ("batch_size -2", X, y, {"batch_size": -2}, ValueError, "batch_size"),
+        ("learning_rate", X, y, {"learning_rate": -0.1}, ValueError, "learning_rate"),
+        ("epochs", X, y, {"epochs": 0}, ValueError, "epochs"),
+        (
+            "validation_fraction",
+            X,
+            y,
+            {"validation_fraction": 1.0},
+            ValueError,
+            "validation_fraction",
+        ),
+        ("callbacks", X, y, {"callbacks": ["x"]}, TypeError, "callbacks"),
+        ("checkpoint", X, y, {"checkpoint_path": "best.h5"}, ValueError, ".keras"),
+        ("weights zero", X, y, {"sample_weight": np.zeros(40)}, ValueError, "non-zero"),
+        (
+            "weights negative",
+            X,
+            y,
+            {"sample_weight": -np.ones(40)},
+            ValueError,
+            "(?i)negative",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize(
+    ("case", "X", "y", "kwargs", "error", "match"),
+    _bad_fit_cases(),
+    ids=[case[0] for case in _bad_fit_cases()],
+)
+def test_bad_fit_input(Estimator, case, X, y, kwargs, error, match):
+    params = {"epochs": 1, **kwargs}
+    sample_weight = params.pop("sample_weight", None)
+    est = Estimator(**params)
+    with pytest.raises(error, match=match):
+        est.fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_predict_before_fit(Estimator):
+    X = np.zeros((2, 64))
+    for method in ("predict", "predict_proba", "score"):
+        args = (X, [0, 1]) if method == "score" else (X,)
+        with pytest.raises(NotFittedError):
+            getattr(Estimator(), method)(*args)
+
+
+@pytest.mark.parametrize("name", ["fitted_mlp", "fitted_cnn"])
+def test_wrong_n_features_at_predict(name, request):
+    est = request.getfixturevalue(name)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(np.zeros((3, 63)))
+    with pytest.raises(ValueError, match="NaN"):
+        est.predict(np.full((3, 64), np.nan))
+
+
+@pytest.mark.parametrize("features", [10, 50, 783])
+def test_cnn_not_an_image(features):
+    X = np.random.RandomState(0).rand(30, features)
+    with pytest.raises(ValueError, match="image_shape"):
+        KerasCNNClassifier(epochs=1).fit(X, np.arange(30) % 3)
+
+
+def test_bad_mlp_architecture(small):
+    X, _, y, _ = small
+    with pytest.raises(ValueError, match="activation"):
+        KerasMLPClassifier(activation="nope", epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        KerasMLPClassifier(hidden_layer_sizes=(0,), epochs=1).fit(X, y)
+
+
+def test_tiny_data_warns_and_monitors_training_accuracy():
+    X = np.random.RandomState(0).rand(6, 64)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with pytest.warns(UserWarning, match="training accuracy"):
+        est = KerasMLPClassifier(epochs=2, random_state=0).fit(X, y)
+    assert "val_accuracy" not in est.history_

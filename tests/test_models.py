@@ -1,0 +1,89 @@
+"""The pure Keras model builders."""
+
+import numpy as np
+import pytest
+
+from skdigits import MLP_PRESETS, build_cnn, build_mlp, infer_image_shape
+
+
+def dense_units(model):
+    return [layer.units for layer in model.layers if hasattr(layer, "units")]
+
+
+@pytest.mark.parametrize(
+    ("preset", "units", "activation"),
+    [
+        ("4LS", [16, 16, 16, 10], "sigmoid"),
+        ("3LS", [60, 60, 10], "sigmoid"),
+        ("2LR", [32, 10], "softmax"),
+    ],
+)
+def test_mlp_presets(preset, units, activation):
+    model = build_mlp(784, 10, seed=0, **MLP_PRESETS[preset])
+    assert dense_units(model) == units
+    assert model.layers[-1].get_config()["activation"] == activation
+
+
+def test_linear_mlp():
+    model = build_mlp(64, 10, hidden_layer_sizes=())
+    assert dense_units(model) == [10]
+    assert model.count_params() == 64 * 10 + 10
+
+
+def test_same_seed_same_weights_and_layers_differ():
+    a, b = (
+        build_mlp(20, 3, hidden_layer_sizes=(8, 8), seed=1),
+        build_mlp(20, 3, hidden_layer_sizes=(8, 8), seed=1),
+    )
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    # Each layer has its own seed: two equal-shaped kernels differ.
+    k1, k2 = a.layers[1].get_weights()[0], b.layers[2].get_weights()[0]
+    assert not np.array_equal(k1, k2)
+
+
+def test_zoo_cnn_architecture():
+    model = build_cnn((28, 28), 10, seed=0)
+    convs = [layer for layer in model.layers if "conv" in layer.name]
+    assert [c.filters for c in convs] == [16, 32, 32]
+    assert all(c.kernel_size == (3, 3) for c in convs)
+    # 28 -> 14 -> 7 -> 3 after three 2x2 poolings: 3 * 3 * 32 = 288 inputs.
+    assert model.layers[-2].get_weights()[0].shape == (288, 10)
+    assert model.output_shape == (None, 10)
+
+
+def test_cnn_noise_only_in_training():
+    model = build_cnn((8, 8), 3, noise_std=0.5, seed=0)
+    x = np.random.RandomState(0).rand(4, 64).astype("float32")
+    np.testing.assert_array_equal(model(x, training=False), model(x, training=False))
+    assert not np.allclose(model(x, training=True), model(x, training=False))
+
+
+def test_cnn_too_small_names_image_shape():
+    with pytest.raises(ValueError, match="image_shape"):
+        build_cnn((4, 4), 10)
+
+
+@pytest.mark.parametrize(("n", "shape"), [(784, (28, 28)), (64, (8, 8))])
+def test_infer_image_shape(n, shape):
+    assert infer_image_shape(n) == shape
+
+
+def test_infer_image_shape_not_square():
+    with pytest.raises(ValueError, match="image_shape"):
+        infer_image_shape(783)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"hidden_layer_sizes": (0,)}, ValueError),
+        ({"hidden_layer_sizes": (1.5,)}, TypeError),
+        ({"hidden_layer_sizes": "ab"}, TypeError),
+        ({"activation": "nope"}, ValueError),
+        ({"output_activation": "relu"}, ValueError),
+    ],
+)
+def test_mlp_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        build_mlp(4, 2, **kwargs)
