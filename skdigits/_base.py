@@ -374,15 +374,16 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         monitor = "accuracy" if validation is None else "val_accuracy"
         start = self.n_iter_
         ours, early_exit, best = self._rule_callbacks(monitor, rules, start + epochs)
-        history = self.model_.fit(
-            dataset,
-            validation_data=validation,
-            initial_epoch=start,
-            epochs=start + epochs,
-            callbacks=ours + self.callbacks_,
-            shuffle=False,  # the dataset shuffles itself, with its own seed
-            verbose=1 if self.verbose >= 2 else 0,
-        )
+        with _training.released_custom_gradients():
+            history = self.model_.fit(
+                dataset,
+                validation_data=validation,
+                initial_epoch=start,
+                epochs=start + epochs,
+                callbacks=ours + self.callbacks_,
+                shuffle=False,  # the dataset shuffles itself, with its own seed
+                verbose=1 if self.verbose >= 2 else 0,
+            )
         for cb in self.callbacks_:
             cb.set_model(None)  # keep no second reference to the model
         for key in HISTORY_KEYS:

@@ -1,5 +1,6 @@
 """Training plumbing shared by the estimators (TensorFlow backend)."""
 
+import contextlib
 import math
 
 import keras
@@ -47,6 +48,34 @@ def make_dataset(arrays, batch_size, seed):
         .map(lambda i: tuple(tf.gather(t, i) for t in tensors))
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+@contextlib.contextmanager
+def released_custom_gradients():
+    """Forget the custom gradients that TensorFlow registers while tracing.
+
+    Keras's TensorFlow optimizer all-reduces the gradients even under the
+    default strategy, and each trace of that registers a ``CustomGradient-N``
+    entry in TensorFlow's global gradient registry, never removed: it keeps
+    the whole traced graph alive, about 5 MB a fit (keras-team/keras#17458).
+    An entry is only read while the backward pass is traced, so the ones
+    registered during a fit can go once it returns. A no-op where that
+    registry is not found.
+    """
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops._gradient_registry._registry
+    except (ImportError, AttributeError):  # pragma: no cover - other TF
+        yield
+        return
+    before = set(registry)
+    try:
+        yield
+    finally:
+        for name in set(registry) - before:
+            if name.startswith("CustomGradient-"):
+                registry.pop(name, None)
 
 
 def make_optimizer(optimizer, learning_rate):
