@@ -369,7 +369,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         if val is not None:
             X_val, y_val, w_val = val
             validation = _training.make_dataset(
-                (X_val, self._one_hot(y_val), w_val), _training.PREDICT_CHUNK, None
+                (X_val, self._one_hot(y_val), w_val), _training.PREDICT_CHUNK
             )
         monitor = "accuracy" if validation is None else "val_accuracy"
         start = self.n_iter_

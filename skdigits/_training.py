@@ -10,6 +10,7 @@ import tensorflow as tf
 # Rows per compiled call: small batches run many steps inside one
 # tf.function call, hiding Keras's per-step Python overhead.
 ROWS_PER_EXECUTION = 2048
+MIN_STEPS_FOR_MULTI_STEP = 32
 # Rows per forward pass at predict and validation time.
 PREDICT_CHUNK = 4096
 
@@ -24,27 +25,49 @@ def resolve_batch_size(batch_size, n_samples):
 
 
 def steps_per_execution(batch_size, n_samples):
+    """Steps per compiled call: many for long epochs of small batches.
+
+    Tracing the multi-step loop costs about 0.4 s once per fit, which only
+    pays off when an epoch has many steps.
+    """
     steps = math.ceil(n_samples / batch_size)
+    if steps < MIN_STEPS_FOR_MULTI_STEP:
+        return 1
     return max(1, min(steps, ROWS_PER_EXECUTION // batch_size))
 
 
-def make_dataset(arrays, batch_size, seed):
-    """A ``tf.data`` pipeline of shuffled batches of ``arrays``.
+def make_dataset(arrays, batch_size, seed=None):
+    """A ``tf.data`` pipeline of batches of ``arrays``, shuffled when seeded.
 
-    The shuffle has its own seed, so epochs are reproducible without setting
-    TensorFlow's global seed. Batches are gathered by index from tensors
-    held once in memory, as Keras does for NumPy input.
+    Each pass over the data (each epoch) draws a new order from a stateless
+    shuffle keyed by ``(seed, pass number)``: the order depends on ``seed``
+    alone, not on TensorFlow's global seed, which ``Dataset.shuffle`` would
+    mix in. Batches are gathered by index from tensors held once in memory,
+    as Keras does for NumPy input.
     """
     tensors = tuple(tf.constant(a) for a in arrays)
     n_samples = len(arrays[0])
     if batch_size >= n_samples:
         # Batch gradient descent: the whole set every step, nothing to shuffle.
         return tf.data.Dataset.from_tensors(tensors)
-    indices = tf.data.Dataset.range(n_samples).shuffle(
-        n_samples, seed=seed, reshuffle_each_iteration=True
-    )
+    if seed is None:
+        return tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size)
+
+    n_batches = math.ceil(n_samples / batch_size)
+    passes = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def one_pass(_):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n_samples, dtype=tf.int64),
+            seed=tf.stack([tf.constant(seed, tf.int64), passes.assign_add(1)]),
+        )
+        starts = tf.data.Dataset.range(0, n_samples, batch_size)
+        return starts.map(lambda start: order[start : start + batch_size])
+
     return (
-        indices.batch(batch_size)
+        tf.data.Dataset.range(1)
+        .flat_map(one_pass)
+        .apply(tf.data.experimental.assert_cardinality(n_batches))
         .map(lambda i: tuple(tf.gather(t, i) for t in tensors))
         .prefetch(tf.data.AUTOTUNE)
     )
