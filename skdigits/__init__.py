@@ -1,18 +1,34 @@
-"""scikit-learn estimators wrapping Keras MLP and CNN digit classifiers."""
+"""scikit-learn estimators wrapping Keras MLP and CNN digit classifiers.
 
-from skdigits import callbacks
-from skdigits._cnn import KerasCNNClassifier
-from skdigits._mlp import KerasMLPClassifier
-from skdigits._models import MLP_PRESETS, build_cnn, build_mlp, infer_image_shape
+The estimators, builders and callbacks import Keras and TensorFlow on first
+use, so that ``skdigits.datasets`` loads MNIST without them.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MLP_PRESETS",
-    "KerasCNNClassifier",
-    "KerasMLPClassifier",
-    "build_cnn",
-    "build_mlp",
-    "callbacks",
-    "infer_image_shape",
-]
+_LAZY = {
+    "KerasCNNClassifier": "skdigits._cnn",
+    "KerasMLPClassifier": "skdigits._mlp",
+    "MLP_PRESETS": "skdigits._models",
+    "build_cnn": "skdigits._models",
+    "build_mlp": "skdigits._models",
+    "infer_image_shape": "skdigits._models",
+    "callbacks": "skdigits.callbacks",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'skdigits' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    value = module if name == "callbacks" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

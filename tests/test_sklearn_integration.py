@@ -269,6 +269,7 @@ def _rss_mb():
         return int(f.read().split()[1]) * 4096 / 2**20
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_many_fits_do_not_grow_memory(small):
     """A 50-fit grid search leaves memory flat once warmed up.

@@ -1,0 +1,206 @@
+"""The ``skdigits`` command: train, evaluate and predict on MNIST."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# TensorFlow's C++ start-up banners are noise on a command line; set before
+# anything imports TensorFlow (the estimators import it lazily).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+MODELS = ("cnn", "2LR", "3LS", "4LS")
+
+
+class CLIError(Exception):
+    """A user-facing error: printed on one line, exit status 1."""
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="skdigits", description="Keras digit classifiers, scikit-learn style."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train", help="train on the MNIST training set, then test"
+    )
+    train.add_argument(
+        "--model", default="cnn", help=f"one of {', '.join(MODELS)} (default: cnn)"
+    )
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--optimizer", default="adam")
+    train.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="default: 3e-3 for cnn, 1e-3 for the MLPs",
+    )
+    train.add_argument(
+        "--loss", default="crossentropy", choices=("crossentropy", "mse")
+    )
+    train.add_argument(
+        "--output",
+        default="skdigits-model.joblib",
+        help="where to save the fitted estimator (joblib)",
+    )
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--max-samples",
+        type=int,
+        default=None,
+        help="train on the first N training images only (quick runs)",
+    )
+    train.add_argument("--data-home", default=None, help="a folder of IDX files")
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy and report")
+    evaluate.add_argument("model", help="a file saved by 'skdigits train'")
+    evaluate.add_argument("--data-home", default=None, help="a folder of IDX files")
+
+    predict = commands.add_parser("predict", help="classify pictures of digits")
+    predict.add_argument("model", help="a file saved by 'skdigits train'")
+    predict.add_argument("images", nargs="+", help="PNG/JPEG files")
+    return parser
+
+
+def _estimator(args):
+    from skdigits import KerasCNNClassifier, KerasMLPClassifier
+
+    params = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "loss": args.loss,
+        "random_state": args.seed,
+        "checkpoint_path": str(Path(args.output).with_suffix(".keras")),
+        # A progress bar within epochs on a terminal, epoch lines elsewhere.
+        "verbose": 2 if sys.stdout.isatty() else 1,
+    }
+    if args.learning_rate is not None:
+        params["learning_rate"] = args.learning_rate
+    name = {model.lower(): model for model in MODELS}.get(args.model.lower())
+    if name is None:
+        raise CLIError(
+            f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}"
+        )
+    if name == "cnn":
+        return KerasCNNClassifier(**params)
+    return KerasMLPClassifier.from_preset(name, **params)
+
+
+def _train(args):
+    import time
+
+    import joblib
+
+    from skdigits.datasets import load_mnist
+
+    estimator = _estimator(args)
+    X, y = load_mnist("train", return_X_y=True, data_home=args.data_home)
+    X_test, y_test = load_mnist("test", return_X_y=True, data_home=args.data_home)
+    if args.max_samples is not None:
+        X, y = X[: args.max_samples], y[: args.max_samples]
+    print(
+        f"Training {args.model} on {len(X):,} MNIST images "
+        f"(batch {args.batch_size}, {args.optimizer}, up to {args.epochs} epochs)",
+        flush=True,
+    )
+    start = time.perf_counter()
+    estimator.fit(X, y)
+    seconds = time.perf_counter() - start
+    accuracy = estimator.score(X_test, y_test)
+    print(
+        f"Test accuracy: {accuracy:.4f} on {len(X_test):,} images, after "
+        f"{estimator.n_iter_} epochs in {seconds:.0f} s",
+        flush=True,
+    )
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(estimator, output)
+    print(f"Saved the fitted estimator to {output}")
+    try:
+        from skdigits.plotting import plot_history
+    except ImportError:  # pragma: no cover - matplotlib is an extra
+        return
+    try:
+        figure = plot_history(estimator)
+    except ImportError:
+        print("Install skdigits[plot] for the learning-curve plot.")
+        return
+    curve = output.with_name(output.stem + "-history.png")
+    figure.savefig(curve, dpi=100)
+    print(f"Saved the learning curves to {curve}")
+
+
+def _load_model(path):
+    import joblib
+
+    if not os.path.isfile(path):
+        raise CLIError(f"no model file at {path}")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure
+        raise CLIError(
+            f"{path} is not a model saved by 'skdigits train' ({exc})"
+        ) from None
+    if not hasattr(model, "predict_proba"):
+        raise CLIError(f"{path} holds a {type(model).__name__}, not a classifier")
+    return model
+
+
+def _evaluate(args):
+    from sklearn.metrics import ConfusionMatrixDisplay, classification_report
+
+    from skdigits.datasets import load_mnist
+
+    model = _load_model(args.model)
+    X, y = load_mnist("test", return_X_y=True, data_home=args.data_home)
+    y_pred = model.predict(X)
+    print(f"Test accuracy: {(y_pred == y).mean():.4f} on {len(y):,} images")
+    print(classification_report(y, y_pred, digits=4))
+    try:
+        display = ConfusionMatrixDisplay.from_predictions(y, y_pred, colorbar=False)
+    except ImportError:
+        print("Install skdigits[plot] for the confusion-matrix plot.")
+        return
+    path = Path(args.model)
+    figure_path = path.with_name(path.stem + "-confusion.png")
+    display.figure_.savefig(figure_path, dpi=100)
+    print(f"Saved the confusion matrix to {figure_path}")
+
+
+def _predict(args):
+    import numpy as np
+
+    from skdigits.images import load_digit
+
+    model = _load_model(args.model)
+    rows = []
+    for image in args.images:
+        if not os.path.isfile(image):
+            raise CLIError(f"no image file at {image}")
+        rows.append(load_digit(image))
+    proba = model.predict_proba(np.vstack(rows))
+    for image, p in zip(args.images, proba, strict=True):
+        best = int(np.argmax(p))
+        print(f"{image}: {model.classes_[best]} (probability {p[best]:.3f})")
+
+
+def main(argv=None):
+    """Entry point of ``skdigits`` and ``python -m skdigits``."""
+    args = _parser().parse_args(argv)
+    command = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    try:
+        command[args.command](args)
+    except (CLIError, ValueError, OSError) as exc:
+        print(f"skdigits {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"skdigits {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
