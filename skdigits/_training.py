@@ -11,8 +11,9 @@ import tensorflow as tf
 # tf.function call, hiding Keras's per-step Python overhead.
 ROWS_PER_EXECUTION = 2048
 MIN_STEPS_FOR_MULTI_STEP = 32
-# Rows per forward pass at predict and validation time.
-PREDICT_CHUNK = 4096
+# Rows per forward pass at predict and validation time: measured fastest
+# for the CNN (cache-sized activations), near the best for the MLP.
+PREDICT_CHUNK = 512
 
 
 def resolve_batch_size(batch_size, n_samples):

@@ -1,0 +1,66 @@
+"""The MLP-variations study: models x losses x optimizers x GD variants.
+
+After the Flux.jl article: the nets 4LS, 3LS and 2LR, each trained with the
+MSE and cross-entropy losses, plain gradient descent and Adam, and batch,
+stochastic and mini-batch gradient descent, on MNIST. Prints a table of test
+accuracy and training time. The training rules are off, so every run gets
+the same number of epochs.
+
+    python examples/mlp_variations.py [--quick] [--epochs N]
+"""
+
+import argparse
+import itertools
+import time
+
+from skdigits import KerasMLPClassifier
+from skdigits.datasets import load_mnist
+
+# Plain gradient descent needs a larger step than Adam.
+LEARNING_RATES = {"sgd": 0.1, "adam": 1e-3}
+VARIANTS = {"batch": None, "stochastic": 1, "mini-batch": 128}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 images")
+    parser.add_argument("--epochs", type=int, default=None)
+    args = parser.parse_args(argv)
+    n_train = 2_000 if args.quick else 60_000
+    epochs = args.epochs or (2 if args.quick else 10)
+
+    X, y = load_mnist("train", return_X_y=True)
+    X_test, y_test = load_mnist("test", return_X_y=True)
+    X, y = X[:n_train], y[:n_train]
+    print(f"{n_train:,} training images, {epochs} epochs per run\n")
+    print("| model | loss | optimizer | GD variant | test accuracy | seconds |")
+    print("|---|---|---|---|---:|---:|")
+    for model, loss, optimizer, variant in itertools.product(
+        ("4LS", "3LS", "2LR"), ("mse", "crossentropy"), ("sgd", "adam"), VARIANTS
+    ):
+        clf = KerasMLPClassifier.from_preset(
+            model,
+            loss=loss,
+            optimizer=optimizer,
+            learning_rate=LEARNING_RATES[optimizer],
+            batch_size=VARIANTS[variant],
+            epochs=epochs,
+            validation_fraction=0,
+            lr_patience=None,
+            patience=None,
+            target_accuracy=None,
+            random_state=0,
+        )
+        start = time.perf_counter()
+        clf.fit(X, y)
+        seconds = time.perf_counter() - start
+        accuracy = clf.score(X_test, y_test)
+        print(
+            f"| {model} | {loss} | {optimizer} | {variant} | {accuracy:.4f} "
+            f"| {seconds:.1f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
