@@ -249,6 +249,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             )
         self._encoder, self.classes_ = encoder, encoder.classes_
 
+        _training.honour_thread_limit()
         rng = check_random_state(self.random_state)
         init_seed, split_seed, shuffle_seed = rng.randint(0, 2**31 - 1, size=3)
         val = None

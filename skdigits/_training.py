@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+import os
 
 import keras
 import numpy as np
@@ -14,6 +15,29 @@ MIN_STEPS_FOR_MULTI_STEP = 32
 # Rows per forward pass at predict and validation time: measured fastest
 # for the CNN (cache-sized activations), near the best for the MLP.
 PREDICT_CHUNK = 512
+
+
+def honour_thread_limit():
+    """Give TensorFlow the thread budget that OMP_NUM_THREADS sets.
+
+    joblib's workers (``GridSearchCV(n_jobs=k)``) get ``OMP_NUM_THREADS``
+    of ``cores // k``; BLAS and OpenMP honour it, TensorFlow does not, so
+    two workers would each run a thread per core and slow each other down.
+    Applied only before TensorFlow's runtime starts, and only when neither
+    ``TF_NUM_INTRAOP_THREADS`` nor an explicit TensorFlow setting says
+    otherwise.
+    """
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    if not limit.isdigit() or int(limit) < 1 or "TF_NUM_INTRAOP_THREADS" in os.environ:
+        return
+    threading = tf.config.threading
+    if threading.get_intra_op_parallelism_threads() != 0:
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(int(limit))
+        threading.set_inter_op_parallelism_threads(int(limit))
+    except RuntimeError:
+        pass  # the runtime has started: too late, keep its pools
 
 
 def resolve_batch_size(batch_size, n_samples):

@@ -1,0 +1,78 @@
+"""Test accuracy on full MNIST, with the epochs and time it took.
+
+Trains each named model on the 60,000 training images with its default
+settings and training rules (the monitored accuracy comes from a hold-out
+of the training set, never from the test set), then scores the 10,000 test
+images once.
+
+    python benchmarks/accuracy.py [--models cnn 2LR] [--quick] [--out DIR]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from skdigits import KerasCNNClassifier, KerasMLPClassifier  # noqa: E402
+from skdigits.datasets import load_mnist  # noqa: E402
+
+MODELS = {
+    "cnn": lambda: KerasCNNClassifier(random_state=0, verbose=1),
+    "2LR": lambda: KerasMLPClassifier.from_preset("2LR", random_state=0, verbose=1),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--quick", action="store_true", help="5,000 images, 2 epochs")
+    parser.add_argument("--out", default="bench-results")
+    args = parser.parse_args(argv)
+
+    X, y = load_mnist(return_X_y=True)
+    X_test, y_test = load_mnist("test", return_X_y=True)
+    if args.quick:
+        X, y = X[:5_000], y[:5_000]
+    rows = []
+    for name in args.models:
+        clf = MODELS[name]()
+        if args.quick:
+            clf.set_params(epochs=2)
+        start = time.perf_counter()
+        clf.fit(X, y)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "model": name,
+                "test accuracy": clf.score(X_test, y_test),
+                "epochs": clf.n_iter_,
+                "best epoch": clf.best_epoch_,
+                "stop reason": clf.stop_reason_,
+                "seconds": seconds,
+                "training images": len(X),
+            }
+        )
+        print(rows[-1], flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "accuracy.json").write_text(json.dumps(rows, indent=2))
+    lines = [
+        "| model | test accuracy | epochs (best) | stopped | seconds |",
+        "|---|---:|---:|---|---:|",
+    ]
+    lines += [
+        f"| {r['model']} | {r['test accuracy']:.4f} | {r['epochs']} "
+        f"({r['best epoch']}) | {r['stop reason']} | {r['seconds']:.0f} |"
+        for r in rows
+    ]
+    (out / "accuracy.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""skdigits against its peers: scikit-learn's MLPClassifier, parallel search,
+peak memory and scaling. Every figure is measured side by side in one run.
+
+- 2LR MLP epoch at batch 128, and 6,000 steps of batch 1, against
+  ``MLPClassifier`` with the same layers, batch size and Adam rate;
+- GridSearchCV of 8 candidates x 2 folds on 10,000 images, ``n_jobs=2``
+  against ``n_jobs=1``;
+- peak resident memory of a CNN fit (one epoch), skdigits against raw
+  Keras ``model.fit``, each in a fresh process;
+- MLP fit time for 1k, 10k and 60k samples (one epoch each).
+
+Writes ``bench_peers.md`` and ``bench_peers.json`` to ``--out``; ``--quick``
+shrinks every workload for a smoke run.
+
+    python benchmarks/bench_peers.py [--quick] [--out bench-results]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.neural_network import MLPClassifier  # noqa: E402
+
+from skdigits import MLP_PRESETS, KerasMLPClassifier  # noqa: E402
+from skdigits.datasets import load_mnist  # noqa: E402
+
+NO_RULES = {
+    "validation_fraction": 0,
+    "lr_patience": None,
+    "patience": None,
+    "target_accuracy": None,
+}
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def ours_2lr(batch_size, epochs):
+    return KerasMLPClassifier(
+        **MLP_PRESETS["2LR"],
+        batch_size=batch_size,
+        epochs=epochs,
+        random_state=0,
+        **NO_RULES,
+    )
+
+
+def sklearn_2lr(batch_size, epochs):
+    return MLPClassifier(
+        hidden_layer_sizes=(32,),
+        solver="adam",
+        learning_rate_init=1e-3,
+        batch_size=batch_size,
+        max_iter=epochs,
+        shuffle=True,
+        random_state=0,
+        tol=0,
+        n_iter_no_change=10**9,
+    )
+
+
+def epoch_seconds(make, X, y, batch_size):
+    """Seconds per epoch: (3 epochs - 1 epoch) / 2, so set-up cancels out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = timed(lambda: make(batch_size, 1).fit(X, y))
+        three = timed(lambda: make(batch_size, 3).fit(X, y))
+    return (three - one) / 2
+
+
+PEAK_CHILD = """
+import os, resource, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, keras
+from skdigits import KerasCNNClassifier
+from skdigits.datasets import load_mnist
+X, y = load_mnist(return_X_y=True)
+X, y = X[: int(sys.argv[2])], y[: int(sys.argv[2])]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if sys.argv[1] == "skdigits":
+    KerasCNNClassifier(epochs=1, random_state=0).fit(X, y)
+else:
+    from sklearn.model_selection import train_test_split
+    est = KerasCNNClassifier(random_state=0)
+    model = est._build_model(784, 10, 0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    tr, va = train_test_split(np.arange(len(X)), test_size=0.1, stratify=y,
+                              random_state=0)
+    Y = np.eye(10, dtype="float32")[y]
+    model.fit(X[tr], Y[tr], batch_size=128, epochs=1,
+              validation_data=(X[va], Y[va]), verbose=0)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1024, after / 1024)
+"""
+
+
+def peak_memory_mb(which, n):
+    """(RSS before fit, peak RSS) in MiB of a fresh process fitting the CNN."""
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_CHILD, which, str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small workloads")
+    parser.add_argument("--out", default="bench-results", help="output folder")
+    args = parser.parse_args(argv)
+    q = args.quick
+
+    X, y = load_mnist(return_X_y=True)
+    rows = []
+
+    def add(work, ours, peer_name, peer, unit, target=None):
+        row = {
+            "work": work,
+            "skdigits": ours,
+            "peer": peer_name,
+            "peer figure": peer,
+            "unit": unit,
+            "ratio": ours / peer,
+            "target": target,
+        }
+        rows.append(row)
+        print(row, flush=True)
+
+    n = 12_000 if q else 60_000
+    add(
+        f"2LR MLP epoch, batch 128, {n:,} rows",
+        epoch_seconds(ours_2lr, X[:n], y[:n], 128),
+        "MLPClassifier",
+        epoch_seconds(sklearn_2lr, X[:n], y[:n], 128),
+        "s",
+        "ratio <= 1.0",
+    )
+    n_sgd = 1_000 if q else 6_000
+    add(
+        f"2LR MLP, {n_sgd:,} steps of batch 1",
+        epoch_seconds(ours_2lr, X[:n_sgd], y[:n_sgd], 1),
+        "MLPClassifier",
+        epoch_seconds(sklearn_2lr, X[:n_sgd], y[:n_sgd], 1),
+        "s",
+        "ratio <= 1.0",
+    )
+
+    n_grid = 2_000 if q else 10_000
+    grid = {
+        "hidden_layer_sizes": [(32,), (64,)],
+        "learning_rate": [1e-3, 3e-3],
+        "batch_size": [64, 128],
+    }
+    search_times = {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(
+            KerasMLPClassifier(epochs=2 if q else 5, random_state=0),
+            grid,
+            cv=2,
+            n_jobs=n_jobs,
+            refit=False,
+        )
+        search_times[n_jobs] = timed(lambda s=search: s.fit(X[:n_grid], y[:n_grid]))
+    add(
+        f"GridSearchCV 8 candidates x 2 folds, {n_grid:,} images: n_jobs=2 "
+        "against n_jobs=1",
+        search_times[2],
+        "skdigits, n_jobs=1",
+        search_times[1],
+        "s",
+        "ratio <= 0.75",
+    )
+
+    n_mem = 10_000 if q else 60_000
+    ours_before, ours_peak = peak_memory_mb("skdigits", n_mem)
+    raw_before, raw_peak = peak_memory_mb("keras", n_mem)
+    add(
+        f"CNN fit on {n_mem:,} images: peak RSS growth during fit",
+        ours_peak - ours_before,
+        "raw Keras model.fit",
+        raw_peak - raw_before,
+        "MiB",
+        "ratio <= 1.5",
+    )
+    add(
+        f"CNN fit on {n_mem:,} images: peak RSS of the process",
+        ours_peak,
+        "raw Keras model.fit",
+        raw_peak,
+        "MiB",
+    )
+
+    sizes = (1_000, 5_000, 10_000) if q else (1_000, 10_000, 60_000)
+    base = None
+    for size in sizes:
+        seconds = epoch_seconds(ours_2lr, X[:size], y[:size], 128)
+        base = base or seconds / size
+        add(
+            f"2LR MLP epoch on {size:,} rows (scaling)",
+            seconds,
+            "linear from the smallest",
+            base * size,
+            "s",
+        )
+
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_peers.json").write_text(
+        json.dumps({"machine": machine, "quick": q, "rows": rows}, indent=2)
+    )
+    lines = [
+        f"Measured on {machine}{' (--quick workloads)' if q else ''}.",
+        "",
+        "| work | skdigits | peer | peer figure | unit | ratio | target |",
+        "|---|---:|---|---:|---|---:|---|",
+    ]
+    lines += [
+        f"| {r['work']} | {r['skdigits']:.3f} | {r['peer']} | "
+        f"{r['peer figure']:.3f} | {r['unit']} | {r['ratio']:.2f} | "
+        f"{r['target'] or ''} |"
+        for r in rows
+    ]
+    (out / "bench_peers.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
