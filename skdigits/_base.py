@@ -127,6 +127,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     # The dtype of the forward pass in predict_proba; see make_logits_fn.
     _predict_dtype = "float32"
+    # Whether long fits compile the train step with XLA (see use_xla).
+    _xla_train_step = False
 
     # -- fitting -----------------------------------------------------------
 
@@ -277,6 +279,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
                 steps_per_execution=_training.steps_per_execution(
                     self.batch_size_, len(X)
+                ),
+                jit_compile=_training.use_xla(
+                    self._xla_train_step, self.batch_size_, len(X), epochs
                 ),
             )
         self._train(X, y_idx, sample_weight, val, epochs, rules, int(shuffle_seed))

@@ -450,3 +450,25 @@ def test_tiny_data_warns_and_monitors_training_accuracy():
     with pytest.warns(UserWarning, match="training accuracy"):
         est = KerasMLPClassifier(epochs=2, random_state=0).fit(X, y)
     assert "val_accuracy" not in est.history_
+
+
+def test_long_mlp_fit_compiles_with_xla_reproducibly(small):
+    # 540 rows at batch 1 for 8 epochs: 4,320 steps, past the XLA threshold.
+    X, X_test, y, y_test = small
+    params = {
+        "batch_size": 1,
+        "epochs": 8,
+        "random_state": 0,
+        "learning_rate": 1e-3,
+        "validation_fraction": 0.1,
+    }
+    a = KerasMLPClassifier(**params).fit(X, y)
+    assert a.model_.jit_compile is True
+    b = KerasMLPClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    assert a.score(X_test, y_test) > 0.85
+
+
+def test_short_fits_and_cnn_skip_xla(fitted_mlp, fitted_cnn):
+    assert fitted_mlp.model_.jit_compile is False
+    assert fitted_cnn.model_.jit_compile is False
