@@ -249,41 +249,49 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"classes must hold at least two classes, got {encoder.classes_!r}"
             )
-        self._encoder, self.classes_ = encoder, encoder.classes_
 
         _training.honour_thread_limit()
         rng = check_random_state(self.random_state)
         init_seed, split_seed, shuffle_seed = rng.randint(0, 2**31 - 1, size=3)
         val = None
         if validation_data is not None:
-            val = self._validation_arrays(validation_data)
+            val = self._validation_arrays(validation_data, encoder)
         elif rules and self.validation_fraction > 0:
             X, y_idx, sample_weight, val = self._hold_out(
                 X, y_idx, sample_weight, split_seed
             )
-
-        n_classes = len(self.classes_)
+        batch_size, gd_variant = _training.resolve_batch_size(self.batch_size, len(X))
+        # Everything that can reject the input or the parameters runs before
+        # any state changes, so that a failed fit leaves no half-fitted model.
+        fresh_optimizer = not (reuse and not rules)  # new model or warm start
+        if fresh_optimizer:
+            compile_args = {
+                "optimizer": _training.make_optimizer(
+                    self.optimizer, self.learning_rate
+                ),
+                "loss": _training.make_loss(self.loss, self._output_activation()),
+                "metrics": [keras.metrics.CategoricalAccuracy(name="accuracy")],
+                "steps_per_execution": _training.steps_per_execution(
+                    batch_size, len(X)
+                ),
+                "jit_compile": _training.use_xla(
+                    self._xla_train_step, batch_size, len(X), epochs
+                ),
+            }
         if not reuse:
-            self.model_ = self._build_model(X.shape[1], n_classes, int(init_seed))
-            self.history_ = {}
-            self.n_iter_ = 0
-            self.callbacks_ = self._copy_user_callbacks()
-        self.batch_size_, self.gd_variant_ = _training.resolve_batch_size(
-            self.batch_size, len(X)
-        )
-        if not (reuse and not rules):
-            # A new model, or a warm start: a fresh optimizer (as scikit-learn).
-            self.model_.compile(
-                optimizer=_training.make_optimizer(self.optimizer, self.learning_rate),
-                loss=_training.make_loss(self.loss, self._output_activation()),
-                metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
-                steps_per_execution=_training.steps_per_execution(
-                    self.batch_size_, len(X)
-                ),
-                jit_compile=_training.use_xla(
-                    self._xla_train_step, self.batch_size_, len(X), epochs
-                ),
+            callbacks = self._copy_user_callbacks()
+            model = self._build_model(X.shape[1], len(encoder.classes_), int(init_seed))
+            self.model_, self.callbacks_, self.history_, self.n_iter_ = (
+                model,
+                callbacks,
+                {},
+                0,
             )
+        self._encoder, self.classes_ = encoder, encoder.classes_
+        self.batch_size_, self.gd_variant_ = batch_size, gd_variant
+        if fresh_optimizer:
+            # A new model, or a warm start: a fresh optimizer (as scikit-learn).
+            self.model_.compile(**compile_args)
         self._train(X, y_idx, sample_weight, val, epochs, rules, int(shuffle_seed))
         self._logits_fn = _training.make_logits_fn(
             self.model_, self.n_features_in_, self._predict_dtype
@@ -305,7 +313,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 )
         return copy.deepcopy(callbacks)
 
-    def _validation_arrays(self, validation_data):
+    def _validation_arrays(self, validation_data, encoder):
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
             raise ValueError("validation_data must be a tuple (X_val, y_val)")
         X_val, y_val = validation_data
@@ -316,7 +324,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             reset=False,
             dtype=np.float32,
         )
-        y_val = _encode(self._encoder, y_val)
+        y_val = _encode(encoder, y_val)
         return X_val, y_val, np.ones(len(X_val), dtype=np.float32)
 
     def _hold_out(self, X, y_idx, sample_weight, seed):

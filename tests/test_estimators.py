@@ -472,3 +472,21 @@ def test_long_mlp_fit_compiles_with_xla_reproducibly(small):
 def test_short_fits_and_cnn_skip_xla(fitted_mlp, fitted_cnn):
     assert fitted_mlp.model_.jit_compile is False
     assert fitted_cnn.model_.jit_compile is False
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"optimizer": "nope"}, {"callbacks": ["x"]}, {"loss": "hinge"}],
+)
+def test_failed_fit_leaves_no_half_fitted_state(bad, small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(epochs=1, **bad)
+    with pytest.raises((ValueError, TypeError)):
+        est.fit(X, y)
+    assert not hasattr(est, "model_") and not hasattr(est, "classes_")
+    fitted = KerasMLPClassifier(epochs=1, random_state=0).fit(X, y)
+    model, before = fitted.model_, fitted.predict_proba(X)
+    with pytest.raises((ValueError, TypeError)):
+        fitted.set_params(**bad).fit(X, y[::-1])
+    assert fitted.model_ is model
+    np.testing.assert_array_equal(fitted.predict_proba(X), before)
