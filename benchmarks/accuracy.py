@@ -9,13 +9,13 @@ images once.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _report import write_report  # noqa: E402
 
 from skdigits import KerasCNNClassifier, KerasMLPClassifier  # noqa: E402
 from skdigits.datasets import load_mnist  # noqa: E402
@@ -57,20 +57,20 @@ def main(argv=None):
             }
         )
         print(rows[-1], flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "accuracy.json").write_text(json.dumps(rows, indent=2))
-    lines = [
-        "| model | test accuracy | epochs (best) | stopped | seconds |",
-        "|---|---:|---:|---|---:|",
-    ]
-    lines += [
-        f"| {r['model']} | {r['test accuracy']:.4f} | {r['epochs']} "
-        f"({r['best epoch']}) | {r['stop reason']} | {r['seconds']:.0f} |"
-        for r in rows
-    ]
-    (out / "accuracy.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(
+        args.out,
+        "accuracy",
+        rows,
+        [
+            ("model", lambda r: r["model"]),
+            ("test accuracy", lambda r: f"{r['test accuracy']:.4f}"),
+            ("epochs (best)", lambda r: f"{r['epochs']} ({r['best epoch']})"),
+            ("stopped", lambda r: r["stop reason"]),
+            ("seconds", lambda r: f"{r['seconds']:.0f}"),
+            ("training images", lambda r: f"{r['training images']:,}"),
+        ],
+        quick=args.quick,
+    )
     return 0
 
 

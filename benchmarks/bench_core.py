@@ -16,18 +16,16 @@ finishes in a few minutes; the figures then say so.
 """
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+from _report import write_report  # noqa: E402
 
 from skdigits import MLP_PRESETS, KerasCNNClassifier, KerasMLPClassifier  # noqa: E402
 from skdigits.datasets import load_mnist  # noqa: E402
@@ -166,32 +164,18 @@ def main(argv=None):
                 )
                 print(rows[-1], flush=True)
 
-    import tensorflow as tf
-
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, TensorFlow {tf.__version__}, "
-        f"Keras {keras.__version__}"
+    write_report(
+        args.out,
+        "bench_core",
+        rows,
+        [
+            ("work", lambda r: r["work"]),
+            ("skdigits", lambda r: f"{r['skdigits']:.3f}"),
+            ("raw Keras", lambda r: f"{r['raw Keras']:.3f}"),
+            ("ratio", lambda r: f"{r['ratio']:.2f}"),
+        ],
+        quick=args.quick,
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_core.json").write_text(
-        json.dumps({"machine": machine, "quick": args.quick, "rows": rows}, indent=2)
-    )
-    lines = [
-        f"Measured on {machine}{' (--quick subsets)' if args.quick else ''}.",
-        "",
-        "| work | skdigits | raw Keras | ratio |",
-        "|---|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {r['work']} | {r['skdigits']:.3f} | {r['raw Keras']:.3f} "
-        f"| {r['ratio']:.2f} |"
-        for r in rows
-    ]
-    table = "\n".join(lines)
-    (out / "bench_core.md").write_text(table + "\n")
-    print(table)
     return 0
 
 

@@ -16,16 +16,15 @@ shrinks every workload for a smoke run.
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _report import write_report  # noqa: E402
 from bench_core import EpochTimer, steady  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -228,26 +227,21 @@ def main(argv=None):
             "s",
         )
 
-    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_peers.json").write_text(
-        json.dumps({"machine": machine, "quick": q, "rows": rows}, indent=2)
+    write_report(
+        args.out,
+        "bench_peers",
+        rows,
+        [
+            ("work", lambda r: r["work"]),
+            ("skdigits", lambda r: f"{r['skdigits']:.3f}"),
+            ("peer", lambda r: r["peer"]),
+            ("peer figure", lambda r: f"{r['peer figure']:.3f}"),
+            ("unit", lambda r: r["unit"]),
+            ("ratio", lambda r: f"{r['ratio']:.2f}"),
+            ("target", lambda r: r["target"] or ""),
+        ],
+        quick=q,
     )
-    lines = [
-        f"Measured on {machine}{' (--quick workloads)' if q else ''}.",
-        "",
-        "| work | skdigits | peer | peer figure | unit | ratio | target |",
-        "|---|---:|---|---:|---|---:|---|",
-    ]
-    lines += [
-        f"| {r['work']} | {r['skdigits']:.3f} | {r['peer']} | "
-        f"{r['peer figure']:.3f} | {r['unit']} | {r['ratio']:.2f} | "
-        f"{r['target'] or ''} |"
-        for r in rows
-    ]
-    (out / "bench_peers.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
     return 0
 
 

@@ -1,0 +1,42 @@
+"""Writing a benchmark's results: JSON for machines, Markdown for people."""
+
+import json
+import os
+import platform
+from pathlib import Path
+
+
+def machine():
+    """What the figures were measured on."""
+    import keras
+    import tensorflow as tf
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, TensorFlow {tf.__version__}, "
+        f"Keras {keras.__version__}"
+    )
+
+
+def write_report(out, name, rows, columns, *, quick):
+    """Write ``out/name.json`` and ``out/name.md`` and print the table.
+
+    ``columns`` is a list of ``(header, format)`` pairs, ``format`` turning a
+    row (a dict) into the cell's text.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    where = machine()
+    (out / f"{name}.json").write_text(
+        json.dumps({"machine": where, "quick": quick, "rows": rows}, indent=2)
+    )
+    lines = [
+        f"Measured on {where}{' (--quick workloads)' if quick else ''}.",
+        "",
+        "| " + " | ".join(header for header, _ in columns) + " |",
+        "|" + "|".join("---" for _ in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(cell(r) for _, cell in columns) + " |" for r in rows]
+    table = "\n".join(lines)
+    (out / f"{name}.md").write_text(table + "\n")
+    print(table)
