@@ -248,14 +248,23 @@ def test_validation_data(small):
         est.fit(X, y, validation_data=X_test)
 
 
-def test_restore_best_weights_false_keeps_last(small):
-    X, X_test, y, _ = small
-    params = {"epochs": 4, "random_state": 0, "lr_patience": None, "patience": None}
-    last = KerasMLPClassifier(restore_best_weights=False, **params).fit(X, y)
-    # Keras's History holds the last epoch: the model evaluates to it.
-    val_loss = last.history_["val_loss"][-1]
-    assert last.n_iter_ == 4
-    assert np.isfinite(val_loss)
+@pytest.mark.parametrize("restore", [True, False])
+def test_restore_best_weights(restore, small):
+    X, X_test, y, y_test = small
+    est = KerasMLPClassifier(
+        epochs=6,
+        random_state=0,
+        lr_patience=None,
+        patience=None,
+        target_accuracy=None,
+        restore_best_weights=restore,
+        learning_rate=0.05,
+    ).fit(X, y, validation_data=(X_test, y_test))
+    val = est.history_["val_accuracy"]
+    assert max(val) != val[-1]  # the run must tell best and last apart
+    # The model ends on the best epoch's weights, or on the last epoch's.
+    expected = max(val) if restore else val[-1]
+    assert est.score(X_test, y_test) == pytest.approx(expected, abs=1e-6)
 
 
 def test_checkpoint_path(small, tmp_path):
