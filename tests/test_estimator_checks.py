@@ -1,6 +1,5 @@
 """scikit-learn's own estimator checks, over both estimators."""
 
-import pytest
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from skdigits import KerasCNNClassifier, KerasMLPClassifier
@@ -89,13 +88,3 @@ def test_cnn_fails_non_image_checks_with_image_shape_error():
             result["check_name"],
             result["exception"],
         )
-
-
-@pytest.mark.parametrize("n_features", [2, 3, 10, 30])
-def test_cnn_non_square_features_error_names_image_shape(n_features):
-    import numpy as np
-
-    X = np.random.RandomState(0).rand(20, n_features)
-    y = np.arange(20) % 2
-    with pytest.raises(ValueError, match="image_shape"):
-        KerasCNNClassifier(epochs=1).fit(X, y)
