@@ -9,6 +9,7 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
+    "CNN_PRESETS": "skdigits._models",
     "KerasCNNClassifier": "skdigits._cnn",
     "KerasMLPClassifier": "skdigits._mlp",
     "MLP_PRESETS": "skdigits._models",

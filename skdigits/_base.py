@@ -112,6 +112,31 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         self.restore_best_weights = restore_best_weights
         self.checkpoint_path = checkpoint_path
 
+    # The named sets of parameters that ``from_preset`` knows.
+    _presets: dict = {}
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """An estimator with a named preset's parameters; ``params`` override.
+
+        The MLP presets are ``MLP_PRESETS`` ("4LS", "3LS", "2LR"), the CNN
+        presets ``CNN_PRESETS`` ("zoo", "bn-shift").
+
+        Examples
+        --------
+        >>> from skdigits import KerasCNNClassifier, KerasMLPClassifier
+        >>> KerasMLPClassifier.from_preset("3LS").hidden_layer_sizes
+        (60, 60)
+        >>> KerasCNNClassifier.from_preset("bn-shift", epochs=5).batch_norm
+        True
+        """
+        if name not in cls._presets:
+            raise ValueError(
+                f"unknown {cls.__name__} preset {name!r}; "
+                f"use one of {sorted(cls._presets)}"
+            )
+        return cls(**{**cls._presets[name], **params})
+
     # -- what subclasses provide ------------------------------------------
 
     @abstractmethod

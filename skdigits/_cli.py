@@ -9,7 +9,7 @@ from pathlib import Path
 # anything imports TensorFlow (the estimators import it lazily).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-MODELS = ("cnn", "2LR", "3LS", "4LS")
+MODELS = ("cnn", "cnn-bn-shift", "2LR", "3LS", "4LS")
 
 
 class CLIError(Exception):
@@ -86,6 +86,8 @@ def _estimator(args):
         )
     if name == "cnn":
         return KerasCNNClassifier(**params)
+    if name.startswith("cnn-"):
+        return KerasCNNClassifier.from_preset(name.removeprefix("cnn-"), **params)
     return KerasMLPClassifier.from_preset(name, **params)
 
 

@@ -156,21 +156,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
         self.activation = activation
         self.output_activation = output_activation
 
-    @classmethod
-    def from_preset(cls, name, **params):
-        """An estimator with the layers of a named MLP: "4LS", "3LS" or "2LR".
-
-        Examples
-        --------
-        >>> from skdigits import KerasMLPClassifier
-        >>> KerasMLPClassifier.from_preset("3LS").hidden_layer_sizes
-        (60, 60)
-        """
-        if name not in MLP_PRESETS:
-            raise ValueError(
-                f"unknown MLP preset {name!r}; use one of {sorted(MLP_PRESETS)}"
-            )
-        return cls(**{**MLP_PRESETS[name], **params})
+    _presets = MLP_PRESETS
 
     # A row's probabilities must not depend on the rows predicted with it
     # (scikit-learn checks this); float64 costs little for an MLP.

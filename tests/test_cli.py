@@ -123,6 +123,16 @@ def test_errors_are_one_line(trained, args, message):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("model", "batch_norm", "shift"), [("cnn", False, 0.0), ("CNN-BN-Shift", True, 0.1)]
+)
+def test_cnn_models(model, batch_norm, shift):
+    from skdigits._cli import _estimator, _parser
+
+    est = _estimator(_parser().parse_args(["train", "--model", model]))
+    assert (est.batch_norm, est.shift) == (batch_norm, shift)
+
+
 def test_preprocess_matches_mnist():
     from skdigits.images import preprocess_digit
 

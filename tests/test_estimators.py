@@ -1,5 +1,7 @@
 """Fitting, predicting, fitted attributes, training rules and bad input."""
 
+import pickle
+
 import keras
 import numpy as np
 import pytest
@@ -147,6 +149,38 @@ def test_from_preset():
     assert est.epochs == 3
     with pytest.raises(ValueError, match="preset"):
         KerasMLPClassifier.from_preset("5LX")
+
+
+def test_cnn_presets():
+    assert (
+        KerasCNNClassifier.from_preset("zoo").get_params()
+        == KerasCNNClassifier().get_params()
+    )
+    strong = KerasCNNClassifier.from_preset("bn-shift", epochs=3)
+    assert (strong.batch_norm, strong.shift, strong.epochs) == (True, 0.1, 3)
+    with pytest.raises(ValueError, match="unknown KerasCNNClassifier preset"):
+        KerasCNNClassifier.from_preset("2LR")
+
+
+def test_bn_shift_cnn_learns_predicts_rows_alone_and_pickles(digits):
+    X_train, X_test, y_train, y_test = digits
+    params = {"epochs": 6, "learning_rate": 0.01, "random_state": 0}
+    est = KerasCNNClassifier.from_preset("bn-shift", **params).fit(X_train, y_train)
+    assert est.score(X_test, y_test) > 0.85
+    # Batch normalisation predicts with its moving statistics: a row's
+    # probabilities do not depend on the rows beside it.
+    proba = est.predict_proba(X_test)
+    np.testing.assert_allclose(est.predict_proba(X_test[3:4]), proba[3:4], atol=1e-6)
+    again = KerasCNNClassifier.from_preset("bn-shift", **params).fit(X_train, y_train)
+    np.testing.assert_array_equal(again.predict_proba(X_test), proba)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), proba)
+
+
+def test_cnn_bad_shift(small):
+    X, _, y, _ = small
+    with pytest.raises(ValueError, match="shift"):
+        KerasCNNClassifier(shift=1.0).fit(X, y)
 
 
 def test_string_labels(small):

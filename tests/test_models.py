@@ -59,6 +59,36 @@ def test_cnn_noise_only_in_training():
     assert not np.allclose(model(x, training=True), model(x, training=False))
 
 
+def test_cnn_batch_norm_replaces_conv_bias():
+    model = build_cnn((28, 28), 10, batch_norm=True, seed=0)
+    convs = [layer for layer in model.layers if "conv" in layer.name]
+    norms = [layer for layer in model.layers if "batch_norm" in layer.name]
+    assert len(norms) == len(convs) == 3
+    assert not any(conv.use_bias for conv in convs)
+    assert model.output_shape == (None, 10)
+
+
+def test_cnn_shift_only_in_training():
+    shifted = build_cnn((8, 8), 3, noise_std=0, shift=0.25, seed=0)
+    plain = build_cnn((8, 8), 3, noise_std=0, seed=0)
+    x = np.random.RandomState(0).rand(16, 64).astype("float32")
+    np.testing.assert_array_equal(shifted(x, training=False), plain(x, training=False))
+    assert not np.allclose(shifted(x, training=True), plain(x, training=True))
+
+
+def test_cnn_shift_keeps_the_other_layers_seeds():
+    plain = build_cnn((28, 28), 10, seed=3)
+    shifted = build_cnn((28, 28), 10, shift=0.1, seed=3)
+    for wa, wb in zip(plain.get_weights(), shifted.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("shift", [-0.1, 1.0])
+def test_cnn_bad_shift(shift):
+    with pytest.raises(ValueError, match="shift"):
+        build_cnn((8, 8), 3, shift=shift)
+
+
 def test_cnn_too_small_names_image_shape():
     with pytest.raises(ValueError, match="image_shape"):
         build_cnn((4, 4), 10)
