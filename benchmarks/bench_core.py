@@ -5,9 +5,13 @@ Measures, side by side in one run on this machine:
 - seconds per epoch of ``fit`` (steady epochs, after the first), for the
   model-zoo CNN and the 2LR MLP at batch 128, and for the MLP at batch 1
   (stochastic gradient descent), against ``keras.Model.fit`` with default
-  settings on the same model, training rows and validation rows;
+  settings on the same model, training rows and validation rows, and
+  against SciKeras's ``KerasClassifier`` on the same model (batch 128);
 - ``predict_proba`` on one sample and on 10,000 rows, against
-  ``keras.Model.predict``.
+  ``keras.Model.predict`` and SciKeras's ``predict_proba``.
+
+SciKeras is measured where it is installed (``pip install scikeras``);
+otherwise its column says so.
 
 Writes a Markdown table and JSON (``--out``). ``--quick`` uses subsets and
 finishes in a few minutes; the figures then say so.
@@ -96,6 +100,44 @@ def time_fit(make_estimator, X, y, epochs, batch_size):
     return ours, steady(raw_timer.times), est
 
 
+try:
+    from scikeras.wrappers import KerasClassifier as SciKerasClassifier
+except ImportError:  # an optional peer
+    SciKerasClassifier = None
+
+# Epoch times of the SciKeras fits: SciKeras may copy its callbacks.
+_SCIKERAS_EPOCHS = []
+
+
+class _SharedTimer(EpochTimer):
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        _SCIKERAS_EPOCHS.append(self.times[-1])
+
+
+def scikeras_fit(est, X, y, epochs, batch_size):
+    """(SciKeras seconds per steady epoch, the fitted SciKeras classifier)
+    for the same model, batch size, optimizer and a 10% validation split."""
+    if SciKerasClassifier is None:
+        return float("nan"), None
+    _SCIKERAS_EPOCHS.clear()
+    peer = SciKerasClassifier(
+        model=lambda: est._build_model(X.shape[1], 10, 0),
+        loss="categorical_crossentropy",
+        optimizer=type(keras.optimizers.get(est.optimizer)),
+        optimizer__learning_rate=est.learning_rate,
+        metrics=["accuracy"],
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=0.1,
+        callbacks=[_SharedTimer()],
+        random_state=0,
+        verbose=0,
+    )
+    peer.fit(X, y)
+    return steady(_SCIKERAS_EPOCHS), peer
+
+
 def time_call(fn, repeat):
     fn()  # warm
     times = []
@@ -104,6 +146,13 @@ def time_call(fn, repeat):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _cell(value, spec):
+    """A figure, or why there is none."""
+    if value == value:  # not NaN
+        return format(value, spec)
+    return "not measured" if SciKerasClassifier is not None else "not installed"
 
 
 def main(argv=None):
@@ -122,47 +171,53 @@ def main(argv=None):
     def mlp(**params):
         return KerasMLPClassifier(**MLP_PRESETS["2LR"], **params)
 
+    def add(work, ours, raw, scikeras=float("nan")):
+        rows.append(
+            {
+                "work": work,
+                "skdigits": ours,
+                "raw Keras": raw,
+                "ratio": ours / raw,
+                "SciKeras": scikeras,
+                "ratio to SciKeras": ours / scikeras,
+            }
+        )
+        print(rows[-1], flush=True)
+
     for label, make, batch, n_rows, epochs in [
         ("zoo CNN, batch 128", KerasCNNClassifier, 128, n, 3),
         ("2LR MLP, batch 128", mlp, 128, n, 4),
         ("2LR MLP, batch 1 (stochastic)", mlp, 1, n_sgd, 2),
     ]:
         ours, raw, est = time_fit(make, X[:n_rows], y[:n_rows], epochs, batch)
-        steps = est.model_.optimizer.iterations.numpy() / est.n_iter_
-        rows.append(
-            {
-                "work": f"{label}: seconds per epoch of {n_rows:,} rows",
-                "skdigits": ours,
-                "raw Keras": raw,
-                "ratio": ours / raw,
-                "per step ms (skdigits / Keras)": (
-                    f"{ours / steps * 1e3:.3f} / {raw / steps * 1e3:.3f}"
-                ),
-            }
+        # SciKeras at batch 1 would take as long as raw Keras: minutes.
+        peer_epoch, peer = (
+            scikeras_fit(est, X[:n_rows], y[:n_rows], epochs, batch)
+            if batch > 1
+            else (float("nan"), None)
         )
-        print(rows[-1], flush=True)
-        if batch == 128:
-            for n_pred in (1, 10_000):
-                sample = X_test[:n_pred]
-                ours_p = time_call(
-                    lambda s=sample, e=est: e.predict_proba(s), 50 if n_pred == 1 else 5
-                )
-                raw_p = time_call(
-                    lambda s=sample, e=est: e.model_.predict(s, verbose=0),
-                    10 if n_pred == 1 else 3,
-                )
-                rows.append(
-                    {
-                        "work": (
-                            f"{label.split(',')[0]}: predict_proba of "
-                            f"{n_pred:,} rows, ms"
-                        ),
-                        "skdigits": ours_p * 1e3,
-                        "raw Keras": raw_p * 1e3,
-                        "ratio": ours_p / raw_p,
-                    }
-                )
-                print(rows[-1], flush=True)
+        add(f"{label}: seconds per epoch of {n_rows:,} rows", ours, raw, peer_epoch)
+        if batch == 1:
+            continue
+        for n_pred in (1, 10_000):
+            sample = X_test[:n_pred]
+            repeat = 50 if n_pred == 1 else 5
+            ours_p = time_call(lambda s=sample, e=est: e.predict_proba(s), repeat)
+            raw_p = time_call(
+                lambda s=sample, e=est: e.model_.predict(s, verbose=0),
+                10 if n_pred == 1 else 3,
+            )
+            peer_p = (
+                time_call(lambda s=sample, p=peer: p.predict_proba(s), repeat)
+                if peer is not None
+                else float("nan")
+            )
+            add(
+                f"{label.split(',')[0]}: predict_proba of {n_pred:,} rows, ms",
+                ours_p * 1e3,
+                raw_p * 1e3,
+                peer_p * 1e3,
+            )
 
     write_report(
         args.out,
@@ -173,6 +228,8 @@ def main(argv=None):
             ("skdigits", lambda r: f"{r['skdigits']:.3f}"),
             ("raw Keras", lambda r: f"{r['raw Keras']:.3f}"),
             ("ratio", lambda r: f"{r['ratio']:.2f}"),
+            ("SciKeras", lambda r: _cell(r["SciKeras"], ".3f")),
+            ("ratio to SciKeras", lambda r: _cell(r["ratio to SciKeras"], ".2f")),
         ],
         quick=args.quick,
     )

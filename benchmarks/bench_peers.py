@@ -4,7 +4,8 @@ peak memory and scaling. Every figure is measured side by side in one run.
 - 2LR MLP epoch at batch 128, and 6,000 steps of batch 1, against
   ``MLPClassifier`` with the same layers, batch size and Adam rate;
 - GridSearchCV of 8 candidates x 2 folds on 10,000 images, ``n_jobs=2``
-  against ``n_jobs=1``;
+  against ``n_jobs=1``, and the same ratio for SciKeras where it is
+  installed (2 candidates x 2 folds, as in the issue's figure);
 - peak resident memory of a CNN fit (one epoch), skdigits against raw
   Keras ``model.fit``, each in a fresh process;
 - MLP fit time for 1k, 10k and 60k samples (one epoch each).
@@ -25,7 +26,7 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _report import write_report  # noqa: E402
-from bench_core import EpochTimer, steady  # noqa: E402
+from bench_core import EpochTimer, SciKerasClassifier, steady  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
@@ -39,6 +40,13 @@ NO_RULES = {
     "patience": None,
     "target_accuracy": None,
 }
+
+
+def scikeras_2lr():
+    """The 2LR model for SciKeras (module level, so workers can unpickle it)."""
+    from skdigits import build_mlp
+
+    return build_mlp(784, 10, **MLP_PRESETS["2LR"], seed=0)
 
 
 def timed(fn):
@@ -209,6 +217,35 @@ def main(argv=None):
         "s",
         "ratio <= 0.75",
     )
+
+    if SciKerasClassifier is not None:
+        peer_times = {}
+        for n_jobs in (1, 2):
+            search = GridSearchCV(
+                SciKerasClassifier(
+                    model=scikeras_2lr,
+                    loss="categorical_crossentropy",
+                    optimizer="adam",
+                    epochs=2 if q else 5,
+                    batch_size=128,
+                    random_state=0,
+                    verbose=0,
+                ),
+                {"optimizer__learning_rate": [1e-3, 3e-3]},
+                cv=2,
+                n_jobs=n_jobs,
+                refit=False,
+            )
+            peer_times[n_jobs] = timed(lambda s=search: s.fit(X[:n_grid], y[:n_grid]))
+        add(
+            f"SciKeras GridSearchCV 2 candidates x 2 folds, {n_grid:,} images: "
+            "n_jobs=2 against n_jobs=1",
+            peer_times[2],
+            "SciKeras, n_jobs=1",
+            peer_times[1],
+            "s",
+            "(peer's own ratio)",
+        )
 
     n_mem = 10_000 if q else 60_000
     ours_before, ours_peak = peak_memory_mb("skdigits", n_mem)
