@@ -14,8 +14,9 @@ class KerasCNNClassifier(BaseKerasClassifier):
 
     Three blocks of 3x3 convolution (16, 32, 32 filters, relu) and 2x2
     max-pooling, then a softmax ``Dense`` layer; Gaussian input noise during
-    training. ``KerasCNNClassifier.from_preset("bn-shift")`` adds batch
-    normalisation and random shifts for higher accuracy. X is canonically
+    training. ``KerasCNNClassifier.from_preset("bn-shift")`` doubles the
+    filters and adds batch normalisation and random shifts, for higher
+    accuracy. X is canonically
     2-D rows of ``height * width`` pixels (so scalers and Pipelines work);
     ``(n, height, width)`` and ``(n, height, width, 1)`` arrays are accepted
     too.

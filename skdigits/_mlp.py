@@ -1,6 +1,8 @@
 """The multilayer-perceptron estimator."""
 
-from sklearn.utils._param_validation import StrOptions
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from skdigits._base import BaseKerasClassifier
 from skdigits._models import MLP_PRESETS, build_mlp
@@ -19,6 +21,11 @@ class KerasMLPClassifier(BaseKerasClassifier):
         Activation of the output layer. With "sigmoid", cross-entropy is the
         per-output binary cross-entropy and ``predict_proba`` normalises the
         outputs to sum to 1.
+    l2 : float, default=0.0
+        L2 penalty: ``l2 * sum(kernel ** 2)`` over every layer is added to
+        the loss (Keras's ``L2`` regularizer). scikit-learn's
+        ``MLPClassifier(alpha=a)`` penalises the same sum by
+        ``0.5 * a / batch_size``, so ``a = 2 * batch_size * l2``.
     optimizer : str or keras.optimizers.Optimizer subclass, default="adam"
         A Keras optimizer name ("sgd" is plain gradient descent) or class.
     learning_rate : float, default=1e-3
@@ -107,6 +114,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
         "hidden_layer_sizes": ["array-like", int],
         "activation": [str],
         "output_activation": [StrOptions({"softmax", "sigmoid"})],
+        "l2": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -115,6 +123,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
         *,
         activation="relu",
         output_activation="softmax",
+        l2=0.0,
         optimizer="adam",
         learning_rate=1e-3,
         loss="crossentropy",
@@ -155,6 +164,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
+        self.l2 = l2
 
     _presets = MLP_PRESETS
 
@@ -175,5 +185,6 @@ class KerasMLPClassifier(BaseKerasClassifier):
             hidden_layer_sizes=self.hidden_layer_sizes,
             activation=self.activation,
             output_activation=self.output_activation,
+            l2=self.l2,
             seed=seed,
         )

@@ -177,6 +177,20 @@ def test_bn_shift_cnn_learns_predicts_rows_alone_and_pickles(digits):
     np.testing.assert_array_equal(restored.predict_proba(X_test), proba)
 
 
+def test_mlp_l2_shrinks_weights(small):
+    X, _, y, _ = small
+    params = {"epochs": 5, "learning_rate": 0.01, "random_state": 0}
+    plain = KerasMLPClassifier(**params).fit(X, y)
+    penalised = KerasMLPClassifier(l2=0.01, **params).fit(X, y)
+
+    def norm(est):
+        return sum(float(np.sum(w**2)) for w in est.model_.get_weights()[::2])
+
+    assert norm(penalised) < 0.8 * norm(plain)
+    with pytest.raises(ValueError, match="l2"):
+        KerasMLPClassifier(l2=-1.0).fit(X, y)
+
+
 def test_cnn_bad_shift(small):
     X, _, y, _ = small
     with pytest.raises(ValueError, match="shift"):

@@ -30,6 +30,15 @@ def test_linear_mlp():
     assert model.count_params() == 64 * 10 + 10
 
 
+def test_mlp_l2_penalises_every_kernel():
+    model = build_mlp(20, 3, hidden_layer_sizes=(8,), l2=0.01, seed=0)
+    model(np.zeros((1, 20), dtype="float32"))
+    kernels = [layer.kernel for layer in model.layers if hasattr(layer, "kernel")]
+    expected = 0.01 * sum(float(np.sum(np.square(k.numpy()))) for k in kernels)
+    np.testing.assert_allclose(float(sum(model.losses)), expected, rtol=1e-5)
+    assert build_mlp(20, 3, seed=0).losses == []
+
+
 def test_same_seed_same_weights_and_layers_differ():
     a, b = (
         build_mlp(20, 3, hidden_layer_sizes=(8, 8), seed=1),
@@ -112,6 +121,7 @@ def test_infer_image_shape_not_square():
         ({"hidden_layer_sizes": "ab"}, TypeError),
         ({"activation": "nope"}, ValueError),
         ({"output_activation": "relu"}, ValueError),
+        ({"l2": -1e-4}, ValueError),
     ],
 )
 def test_mlp_bad_arguments(kwargs, error):
