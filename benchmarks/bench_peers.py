@@ -123,7 +123,10 @@ if sys.argv[1] == "skdigits":
     KerasCNNClassifier(epochs=1, random_state=0).fit(X, y)
 else:
     from sklearn.model_selection import train_test_split
-    model = build_cnn((28, 28), 10, seed=0)
+    # The same layers as the estimator's defaults build.
+    params = KerasCNNClassifier().get_params()
+    model = build_cnn((28, 28), 10, seed=0, **{k: params[k] for k in
+                      ("filters", "kernel_size", "noise_std", "batch_norm", "shift")})
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     tr, va = train_test_split(np.arange(len(X)), test_size=0.1, stratify=y,
