@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skdigits import _training
+from skdigits import _grouped, _training
 from skdigits.callbacks import BestModel, EarlyExit, LearningRateDrop
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -290,18 +290,21 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         # any state changes, so that a failed fit leaves no half-fitted model.
         fresh_optimizer = not (reuse and not rules)  # new model or warm start
         if fresh_optimizer:
+            xla = _training.use_xla(self._xla_train_step, batch_size, len(X), epochs)
             compile_args = {
                 "optimizer": _training.make_optimizer(
                     self.optimizer, self.learning_rate
                 ),
                 "loss": _training.make_loss(self.loss, self._output_activation()),
-                "metrics": [keras.metrics.CategoricalAccuracy(name="accuracy")],
-                "steps_per_execution": _training.steps_per_execution(
-                    batch_size, len(X)
+                # Weighted: Keras's plain `metrics` ignore sample weights.
+                "weighted_metrics": [
+                    keras.metrics.CategoricalAccuracy(name="accuracy")
+                ],
+                # With XLA, the grouped steps loop inside the compiled call.
+                "steps_per_execution": (
+                    1 if xla else _training.steps_per_execution(batch_size, len(X))
                 ),
-                "jit_compile": _training.use_xla(
-                    self._xla_train_step, batch_size, len(X), epochs
-                ),
+                "jit_compile": xla,
             }
         if not reuse:
             callbacks = self._copy_user_callbacks()
@@ -401,9 +404,17 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         return [cb for cb in ordered if cb is not None], early_exit, best
 
     def _train(self, X, y_idx, sample_weight, val, epochs, rules, shuffle_seed):
-        dataset = _training.make_dataset(
-            (X, self._one_hot(y_idx), sample_weight), self.batch_size_, shuffle_seed
-        )
+        arrays = (X, self._one_hot(y_idx), sample_weight)
+        # Compiled with XLA (long fits of models that allow it): grouped steps.
+        grouped = self._xla_train_step and self.model_.jit_compile is True
+        _grouped.use_grouped_steps(self.model_, grouped)
+        if grouped:
+            dataset, steps = _grouped.make_grouped_dataset(
+                arrays, self.batch_size_, shuffle_seed
+            )
+        else:
+            dataset = _training.make_dataset(arrays, self.batch_size_, shuffle_seed)
+            steps = None  # the dataset's own length
         validation = None
         if val is not None:
             X_val, y_val, w_val = val
@@ -419,6 +430,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 validation_data=validation,
                 initial_epoch=start,
                 epochs=start + epochs,
+                steps_per_epoch=steps,
                 callbacks=ours + self.callbacks_,
                 shuffle=False,  # the dataset shuffles itself, with its own seed
                 verbose=1 if self.verbose >= 2 else 0,

@@ -47,6 +47,9 @@ class KerasMLPClassifier(BaseKerasClassifier):
         Keras's progress bar.
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks; fit uses deep copies, kept in ``callbacks_``.
+        Batch-level hooks run once per compiled call, as with Keras's
+        ``steps_per_execution``: in long fits (4,000 steps or more, trained
+        in XLA-compiled groups) once per group of up to 8,192 rows.
     validation_fraction : float, default=0.1
         Share of the training data held out (stratified, shuffled, seeded)
         to monitor; 0 monitors the training accuracy.

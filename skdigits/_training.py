@@ -12,9 +12,9 @@ import tensorflow as tf
 # tf.function call, hiding Keras's per-step Python overhead.
 ROWS_PER_EXECUTION = 2048
 MIN_STEPS_FOR_MULTI_STEP = 32
-# XLA compiles the MLP's train step to about 0.35 ms a step at batch 1
-# (0.52 without) and cuts a 60,000-row epoch at batch 128 by 10-40%, but
-# costs ~1.7 s of compilation per fit: worth it for long fits only.
+# With XLA the MLP trains in grouped steps (see _grouped): a 60,000-row
+# epoch at batch 128 takes about 0.3 s instead of 0.5-0.6 s, but tracing
+# and compiling cost about 2.5 s per fit: worth it for long fits only.
 MIN_STEPS_FOR_XLA = 4000
 # Rows per forward pass at predict and validation time: measured fastest
 # for the CNN (cache-sized activations), near the best for the MLP.
@@ -68,11 +68,9 @@ def steps_per_execution(batch_size, n_samples):
 def make_dataset(arrays, batch_size, seed=None):
     """A ``tf.data`` pipeline of batches of ``arrays``, shuffled when seeded.
 
-    Each pass over the data (each epoch) draws a new order from a stateless
-    shuffle keyed by ``(seed, pass number)``: the order depends on ``seed``
-    alone, not on TensorFlow's global seed, which ``Dataset.shuffle`` would
-    mix in. Batches are gathered by index from tensors held once in memory,
-    as Keras does for NumPy input.
+    Each epoch has a new order (see ``shuffled_index_chunks``). Batches are
+    gathered by index from tensors held once in memory, as Keras does for
+    NumPy input.
     """
     tensors = tuple(tf.constant(a) for a in arrays)
     n_samples = len(arrays[0])
@@ -81,8 +79,20 @@ def make_dataset(arrays, batch_size, seed=None):
         return tf.data.Dataset.from_tensors(tensors)
     if seed is None:
         return tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size)
+    return (
+        shuffled_index_chunks(n_samples, batch_size, seed)
+        .map(lambda i: tuple(tf.gather(t, i) for t in tensors))
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
-    n_batches = math.ceil(n_samples / batch_size)
+
+def shuffled_index_chunks(n_samples, chunk, seed):
+    """Index vectors of ``chunk`` rows (the last may be short), one pass an epoch.
+
+    Each pass over the data draws a new order from a stateless shuffle keyed
+    by ``(seed, pass number)``: the order depends on ``seed`` alone, not on
+    TensorFlow's global seed, which ``Dataset.shuffle`` would mix in.
+    """
     passes = tf.Variable(0, dtype=tf.int64, trainable=False)
 
     def one_pass(_):
@@ -90,15 +100,13 @@ def make_dataset(arrays, batch_size, seed=None):
             tf.range(n_samples, dtype=tf.int64),
             seed=tf.stack([tf.constant(seed, tf.int64), passes.assign_add(1)]),
         )
-        starts = tf.data.Dataset.range(0, n_samples, batch_size)
-        return starts.map(lambda start: order[start : start + batch_size])
+        starts = tf.data.Dataset.range(0, n_samples, chunk)
+        return starts.map(lambda start: order[start : start + chunk])
 
     return (
         tf.data.Dataset.range(1)
         .flat_map(one_pass)
-        .apply(tf.data.experimental.assert_cardinality(n_batches))
-        .map(lambda i: tuple(tf.gather(t, i) for t in tensors))
-        .prefetch(tf.data.AUTOTUNE)
+        .apply(tf.data.experimental.assert_cardinality(math.ceil(n_samples / chunk)))
     )
 
 

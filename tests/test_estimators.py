@@ -526,6 +526,23 @@ def test_long_mlp_fit_compiles_with_xla_reproducibly(small):
     assert a.score(X_test, y_test) > 0.85
 
 
+def test_accuracy_logs_weigh_the_samples(small):
+    # A rate so small the weights stay put: the epoch's training accuracy is
+    # the final model's accuracy on the training rows, weighted as the score.
+    X, _, y, _ = small
+    w = np.where(y < 5, 3.0, 0.5)
+    est = KerasMLPClassifier(
+        epochs=1,
+        optimizer="sgd",
+        learning_rate=1e-9,
+        random_state=0,
+        validation_fraction=0,
+    ).fit(X, y, sample_weight=w)
+    weighted = est.score(X, y, sample_weight=w)
+    assert weighted != pytest.approx(est.score(X, y), abs=1e-3)
+    assert est.history_["accuracy"][0] == pytest.approx(weighted, abs=1e-5)
+
+
 def test_short_fits_and_cnn_skip_xla(fitted_mlp, fitted_cnn):
     assert fitted_mlp.model_.jit_compile is False
     assert fitted_cnn.model_.jit_compile is False
