@@ -9,7 +9,7 @@ from pathlib import Path
 # anything imports TensorFlow (the estimators import it lazily).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-MODELS = ("cnn", "cnn-bn-shift", "2LR", "3LS", "4LS")
+MODELS = ("cnn", "cnn-zoo", "cnn-bn-shift", "2LR", "3LS", "4LS")
 
 
 class CLIError(Exception):

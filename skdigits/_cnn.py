@@ -14,9 +14,14 @@ class KerasCNNClassifier(BaseKerasClassifier):
 
     Three blocks of 3x3 convolution (16, 32, 32 filters, relu) and 2x2
     max-pooling, then a softmax ``Dense`` layer; Gaussian input noise during
-    training. ``KerasCNNClassifier.from_preset("bn-shift")`` doubles the
-    filters and adds batch normalisation and random shifts, for higher
-    accuracy. X is canonically
+    training. By default each convolution is batch-normalised, the training
+    images are shifted at random by up to 10%, and the learning rate drops
+    by 0.3x after 3 epochs without improvement: on MNIST, in 20 epochs, the
+    model zoo's network and recipe reach about 99.2%, these defaults
+    99.3-99.4%. ``from_preset("zoo")`` gives the model zoo's network and
+    schedule as published; ``from_preset("bn-shift")`` doubles the filters
+    and keeps the zoo's schedule, for 99.5%.
+    X is canonically
     2-D rows of ``height * width`` pixels (so scalers and Pipelines work);
     ``(n, height, width)`` and ``(n, height, width, 1)`` arrays are accepted
     too.
@@ -32,9 +37,9 @@ class KerasCNNClassifier(BaseKerasClassifier):
         the number of features (784 -> 28x28, 64 -> 8x8).
     noise_std : float, default=0.1
         Standard deviation of the training-time Gaussian input noise.
-    batch_norm : bool, default=False
+    batch_norm : bool, default=True
         Batch normalisation between each convolution and its relu.
-    shift : float, default=0.0
+    shift : float, default=0.1
         Largest random translation during training, as a fraction of the
         image's height and width (0.1 moves 28-pixel digits by up to 2.8
         pixels); 0 disables it.
@@ -61,10 +66,12 @@ class KerasCNNClassifier(BaseKerasClassifier):
     validation_fraction : float, default=0.1
         Share of the training data held out to monitor; 0 monitors the
         training accuracy.
-    lr_patience : int or None, default=5
+    lr_patience : int or None, default=3
         Epochs without improvement before the learning rate drops.
-    lr_factor : float, default=0.1
-        Multiplier of each drop.
+    lr_factor : float, default=0.3
+        Multiplier of each drop. (The model zoo drops by 0.1 after 5
+        epochs: within 20 epochs its one drop often comes late, and with
+        patience 3 its 0.1 drops end learning too early.)
     min_lr : float, default=1e-6
         The learning rate never drops below this.
     patience : int or None, default=10
@@ -118,8 +125,8 @@ callbacks_
         kernel_size=3,
         image_shape=None,
         noise_std=0.1,
-        batch_norm=False,
-        shift=0.0,
+        batch_norm=True,
+        shift=0.1,
         optimizer="adam",
         learning_rate=3e-3,
         loss="crossentropy",
@@ -130,8 +137,8 @@ callbacks_
         verbose=0,
         callbacks=None,
         validation_fraction=0.1,
-        lr_patience=5,
-        lr_factor=0.1,
+        lr_patience=3,
+        lr_factor=0.3,
         min_lr=1e-6,
         patience=10,
         target_accuracy=0.999,

@@ -34,12 +34,26 @@ MLP_PRESETS = {
     },
 }
 
-# "zoo" is the Flux model-zoo CNN as published (the defaults); "bn-shift"
-# doubles its filters, adds batch normalisation after each convolution and
-# random shifts of up to 10% (2.8 pixels on MNIST) during training.
+# KerasCNNClassifier parameters. "zoo" is the Flux model-zoo CNN and its
+# learning-rate schedule as published (build_cnn's defaults). The
+# estimator's defaults add batch normalisation after each convolution and
+# random shifts of up to 10% (2.8 pixels on MNIST) during training, with
+# gentler, earlier rate drops; "bn-shift" doubles the filters and keeps the
+# zoo's schedule (the setting measured at 99.5%).
+_ZOO_SCHEDULE = {"lr_patience": 5, "lr_factor": 0.1}
 CNN_PRESETS = {
-    "zoo": {"filters": (16, 32, 32), "batch_norm": False, "shift": 0.0},
-    "bn-shift": {"filters": (32, 64, 64), "batch_norm": True, "shift": 0.1},
+    "zoo": {
+        "filters": (16, 32, 32),
+        "batch_norm": False,
+        "shift": 0.0,
+        **_ZOO_SCHEDULE,
+    },
+    "bn-shift": {
+        "filters": (32, 64, 64),
+        "batch_norm": True,
+        "shift": 0.1,
+        **_ZOO_SCHEDULE,
+    },
 }
 
 
@@ -182,7 +196,7 @@ def build_cnn(
     padding, relu) and a 2x2 max-pooling; a softmax ``Dense`` layer follows.
     Gaussian noise of ``noise_std`` is added to the input during training only,
     as in the model zoo. ``batch_norm`` and ``shift`` make the stronger
-    variant (``CNN_PRESETS["bn-shift"]``).
+    variants (``KerasCNNClassifier``'s defaults, ``CNN_PRESETS["bn-shift"]``).
 
     Parameters
     ----------

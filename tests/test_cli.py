@@ -124,13 +124,22 @@ def test_errors_are_one_line(trained, args, message):
 
 
 @pytest.mark.parametrize(
-    ("model", "batch_norm", "shift"), [("cnn", False, 0.0), ("CNN-BN-Shift", True, 0.1)]
+    ("model", "filters", "batch_norm", "shift"),
+    [
+        ("cnn", (16, 32, 32), True, 0.1),
+        ("cnn-zoo", (16, 32, 32), False, 0.0),
+        ("CNN-BN-Shift", (32, 64, 64), True, 0.1),
+    ],
 )
-def test_cnn_models(model, batch_norm, shift):
+def test_cnn_models(model, filters, batch_norm, shift):
     from skdigits._cli import _estimator, _parser
 
     est = _estimator(_parser().parse_args(["train", "--model", model]))
-    assert (est.batch_norm, est.shift) == (batch_norm, shift)
+    assert (tuple(est.filters), est.batch_norm, est.shift) == (
+        filters,
+        batch_norm,
+        shift,
+    )
 
 
 def test_preprocess_matches_mnist():

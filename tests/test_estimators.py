@@ -152,10 +152,18 @@ def test_from_preset():
 
 
 def test_cnn_presets():
-    assert (
-        KerasCNNClassifier.from_preset("zoo").get_params()
-        == KerasCNNClassifier().get_params()
+    default = KerasCNNClassifier()
+    assert (default.filters, default.batch_norm, default.shift) == (
+        (16, 32, 32),
+        True,
+        0.1,
     )
+    zoo = KerasCNNClassifier.from_preset("zoo")
+    assert (zoo.filters, zoo.batch_norm, zoo.shift) == ((16, 32, 32), False, 0.0)
+    # The zoo preset differs from the defaults in two layers and the schedule.
+    changed = {k for k, v in zoo.get_params().items() if default.get_params()[k] != v}
+    assert changed == {"batch_norm", "shift", "lr_patience", "lr_factor"}
+    assert (zoo.lr_patience, zoo.lr_factor) == (5, 0.1)
     strong = KerasCNNClassifier.from_preset("bn-shift", epochs=3)
     assert (strong.batch_norm, strong.shift, strong.epochs) == (True, 0.1, 3)
     with pytest.raises(ValueError, match="unknown KerasCNNClassifier preset"):
