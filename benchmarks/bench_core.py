@@ -3,7 +3,7 @@
 Measures, side by side in one run on this machine:
 
 - seconds per epoch of ``fit`` (steady epochs, after the first), for the
-  model-zoo CNN and the 2LR MLP at batch 128, and for the MLP at batch 1
+  CNN (its defaults) and the 2LR MLP at batch 128, and for the MLP at batch 1
   (stochastic gradient descent), against ``keras.Model.fit`` with default
   settings on the same model, training rows and validation rows, and
   against SciKeras's ``KerasClassifier`` on the same model (batch 128);
@@ -185,7 +185,7 @@ def main(argv=None):
         print(rows[-1], flush=True)
 
     for label, make, batch, n_rows, epochs in [
-        ("zoo CNN, batch 128", KerasCNNClassifier, 128, n, 3),
+        ("CNN (defaults), batch 128", KerasCNNClassifier, 128, n, 3),
         ("2LR MLP, batch 128", mlp, 128, n, 4),
         ("2LR MLP, batch 1 (stochastic)", mlp, 1, n_sgd, 2),
     ]:
