@@ -129,22 +129,24 @@ def watch():  # the high-water mark of the current RSS during the fit
 before = rss_mib()
 watcher = threading.Thread(target=watch)
 watcher.start()
-if sys.argv[1] == "skdigits":
-    KerasCNNClassifier(epochs=1, random_state=0).fit(X, y)
-else:
-    from sklearn.model_selection import train_test_split
-    # The same layers as the estimator's defaults build.
-    params = KerasCNNClassifier().get_params()
-    model = build_cnn((28, 28), 10, seed=0, **{k: params[k] for k in
-                      ("filters", "kernel_size", "noise_std", "batch_norm", "shift")})
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
-    tr, va = train_test_split(np.arange(len(X)), test_size=0.1, stratify=y,
-                              random_state=0)
-    Y = np.eye(10, dtype="float32")[y]
-    model.fit(X[tr], Y[tr], batch_size=128, epochs=1,
-              validation_data=(X[va], Y[va]), verbose=0)
-done.set()
+try:  # a failed fit must still stop the watcher, or the child hangs
+    if sys.argv[1] == "skdigits":
+        KerasCNNClassifier(epochs=1, random_state=0).fit(X, y)
+    else:
+        from sklearn.model_selection import train_test_split
+        # The same layers as the estimator's defaults build.
+        params = KerasCNNClassifier().get_params()
+        keys = ("filters", "kernel_size", "noise_std", "batch_norm", "shift")
+        model = build_cnn((28, 28), 10, seed=0, **{k: params[k] for k in keys})
+        model.compile(optimizer=keras.optimizers.Adam(3e-3),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+        tr, va = train_test_split(np.arange(len(X)), test_size=0.1, stratify=y,
+                                  random_state=0)
+        Y = np.eye(10, dtype="float32")[y]
+        model.fit(X[tr], Y[tr], batch_size=128, epochs=1,
+                  validation_data=(X[va], Y[va]), verbose=0)
+finally:
+    done.set()
 watcher.join()
 print(before, max(peak))
 """
