@@ -20,9 +20,8 @@ class KerasCNNClassifier(BaseKerasClassifier):
     model zoo's network and recipe reach about 99.2%, these defaults
     99.3-99.4%. ``from_preset("zoo")`` gives the model zoo's network and
     schedule as published; ``from_preset("bn-shift")`` doubles the filters
-    and keeps the zoo's schedule, for 99.5%.
-    X is canonically
-    2-D rows of ``height * width`` pixels (so scalers and Pipelines work);
+    and keeps the zoo's schedule, for 99.5%. X is canonically 2-D rows of
+    ``height * width`` pixels (so scalers and Pipelines work);
     ``(n, height, width)`` and ``(n, height, width, 1)`` arrays are accepted
     too.
 
