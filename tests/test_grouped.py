@@ -50,6 +50,19 @@ def test_groups_hold_the_rows_of_the_batches_in_order(monkeypatch):
         np.testing.assert_array_equal(np.concatenate(rows), expected)
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "seed"), [(3, 7), (3, None), (10, 7)], ids=["mini", "val", "batch"]
+)
+def test_input_pipelines_do_not_autotune(batch_size, seed):
+    # An autotuned iterator stalled the next epoch's start by seconds when
+    # Keras deleted it (see without_autotune).
+    arrays = (np.zeros((10, 2), np.float32), np.ones(10, np.float32))
+    plain = _training.make_dataset(arrays, batch_size, seed)
+    grouped, _ = _grouped.make_grouped_dataset(arrays, batch_size, seed=7)
+    for dataset in (plain, grouped):
+        assert dataset.options().autotune.enabled is False
+
+
 def _fit(monkeypatch, grouped, X, y, w):
     # XLA (and with it the grouped steps) from the first step, or never.
     monkeypatch.setattr(_training, "MIN_STEPS_FOR_XLA", 0 if grouped else 10**9)
