@@ -2,11 +2,17 @@
 
 Measures, side by side in one run on this machine:
 
-- seconds per epoch of ``fit`` (steady epochs, after the first), for the
-  CNN (its defaults) and the 2LR MLP at batch 128, and for the MLP at batch 1
-  (stochastic gradient descent), against ``keras.Model.fit`` with default
-  settings on the same model, training rows and validation rows, and
-  against SciKeras's ``KerasClassifier`` on the same model (batch 128);
+- seconds per epoch of ``fit`` (the median of the steady epochs, after the
+  first), for the CNN (its defaults) and the 2LR MLP at batch 128, and for
+  the MLP at batch 1 (stochastic gradient descent), against
+  ``keras.Model.fit`` with default settings on the same model, training rows
+  and validation rows, and against SciKeras's ``KerasClassifier`` on the
+  same model (batch 128). The epochs are interleaved: after each of ours,
+  each peer trains one epoch (one ``fit`` or ``partial_fit`` call), so a
+  slow stretch of the machine does not fall on one of them alone. Keras's
+  own input pipeline stalls for seconds at some epoch boundaries (see
+  ``skdigits._training.without_autotune``); between calls those stalls fall
+  outside the peers' timed epochs, so this favours the peers if anything;
 - ``predict_proba`` on one sample and on 10,000 rows, against
   ``keras.Model.predict`` and SciKeras's ``predict_proba``.
 
@@ -54,50 +60,71 @@ def steady(times):
     return statistics.median(times[1:] if len(times) > 1 else times)
 
 
-def time_fit(make_estimator, X, y, epochs, batch_size):
-    """(ours, raw Keras) seconds per steady epoch on identical data."""
-    timer = EpochTimer()
-    est = make_estimator(
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=[timer],
-        random_state=0,
-        # Keep every epoch: no early exit, same work as the raw loop.
-        target_accuracy=None,
-        patience=None,
-    )
-    est.fit(X, y)
-    ours = steady(est.callbacks_[0].times)
+class Interleave(keras.callbacks.Callback):
+    """After each of our epochs, one epoch of every peer.
 
-    # Raw Keras: the same architecture, rows and hold-out, default settings.
+    Epoch k of each contender then runs back to back, so a slow stretch of a
+    shared machine slows them alike instead of landing on one of them.
+    It must come after our ``EpochTimer``, which then leaves the peers out.
+    """
+
+    def __init__(self, peers):
+        super().__init__()
+        self.peers = peers  # callables, each training its model one epoch
+
+    def __deepcopy__(self, memo):
+        # The estimator fits on copies of its callbacks; the peers' models
+        # and timers must stay the ones the benchmark reads.
+        return self
+
+    def on_epoch_end(self, epoch, logs=None):
+        for run_epoch in self.peers:
+            run_epoch()
+
+
+def raw_keras_peer(est, X, y, batch_size):
+    """(one-epoch runner, its epoch timer) for ``keras.Model.fit`` with default
+    settings on the estimator's architecture, rows and kind of hold-out."""
     from sklearn.model_selection import train_test_split
 
     idx_train, idx_val = train_test_split(
         np.arange(len(X)), test_size=0.1, stratify=y, random_state=0
     )
     Y = np.eye(10, dtype=np.float32)[y]
-    model = est._build_model(X.shape[1], 10, 0)
-    model.compile(
-        optimizer=keras.optimizers.get(
-            {
-                "class_name": est.optimizer,
-                "config": {"learning_rate": est.learning_rate},
-            }
-        ),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    raw_timer = EpochTimer()
-    model.fit(
-        X[idx_train],
-        Y[idx_train],
-        batch_size=batch_size,
-        epochs=epochs,
-        validation_data=(X[idx_val], Y[idx_val]),
-        callbacks=[raw_timer],
-        verbose=0,
-    )
-    return ours, steady(raw_timer.times), est
+    X_train, Y_train = X[idx_train], Y[idx_train]
+    validation = (X[idx_val], Y[idx_val])
+    timer = EpochTimer()
+    model = None
+
+    def run_epoch():
+        nonlocal model
+        if model is None:
+            # Built at the first call, inside our fit: the estimator then
+            # knows its input (the CNN its image shape).
+            model = est._build_model(X.shape[1], 10, 0)
+            model.compile(
+                optimizer=keras.optimizers.get(
+                    {
+                        "class_name": est.optimizer,
+                        "config": {"learning_rate": est.learning_rate},
+                    }
+                ),
+                loss="categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+        # Keras keeps its traced train and test steps between calls; the
+        # arrays are turned into a dataset before the timed epoch begins.
+        model.fit(
+            X_train,
+            Y_train,
+            batch_size=batch_size,
+            epochs=1,
+            validation_data=validation,
+            callbacks=[timer],
+            verbose=0,
+        )
+
+    return run_epoch, timer
 
 
 try:
@@ -115,11 +142,10 @@ class _SharedTimer(EpochTimer):
         _SCIKERAS_EPOCHS.append(self.times[-1])
 
 
-def scikeras_fit(est, X, y, epochs, batch_size):
-    """(SciKeras seconds per steady epoch, the fitted SciKeras classifier)
-    for the same model, batch size, optimizer and a 10% validation split."""
-    if SciKerasClassifier is None:
-        return float("nan"), None
+def scikeras_peer(est, X, y, batch_size):
+    """(one-epoch runner, the SciKeras classifier) for the same model, batch
+    size, optimizer and a 10% validation split; ``partial_fit`` trains one
+    epoch a call, its first call building and tracing the model."""
     _SCIKERAS_EPOCHS.clear()
     peer = SciKerasClassifier(
         model=lambda: est._build_model(X.shape[1], 10, 0),
@@ -128,14 +154,37 @@ def scikeras_fit(est, X, y, epochs, batch_size):
         optimizer__learning_rate=est.learning_rate,
         metrics=["accuracy"],
         batch_size=batch_size,
-        epochs=epochs,
         validation_split=0.1,
         callbacks=[_SharedTimer()],
         random_state=0,
         verbose=0,
     )
-    peer.fit(X, y)
-    return steady(_SCIKERAS_EPOCHS), peer
+    return lambda: peer.partial_fit(X, y, classes=np.arange(10)), peer
+
+
+def time_fit(make_estimator, X, y, epochs, batch_size, *, scikeras):
+    """Seconds per steady epoch of ours, raw Keras and SciKeras (NaN where
+    not measured), with their epochs interleaved; also our fitted estimator
+    and the SciKeras classifier (or None)."""
+    timer = EpochTimer()
+    est = make_estimator(batch_size=batch_size, random_state=0)
+    raw_epoch, raw_timer = raw_keras_peer(est, X, y, batch_size)
+    peers = [raw_epoch]
+    peer = None
+    if scikeras and SciKerasClassifier is not None:
+        scikeras_epoch, peer = scikeras_peer(est, X, y, batch_size)
+        peers.append(scikeras_epoch)
+    est.set_params(
+        epochs=epochs,
+        callbacks=[timer, Interleave(peers)],
+        # Keep every epoch: no early exit, same work as the peers.
+        target_accuracy=None,
+        patience=None,
+    )
+    est.fit(X, y)
+    ours = steady(est.callbacks_[0].times)
+    peer_epoch = steady(_SCIKERAS_EPOCHS) if peer is not None else float("nan")
+    return ours, steady(raw_timer.times), peer_epoch, est, peer
 
 
 def time_call(fn, repeat):
@@ -184,17 +233,15 @@ def main(argv=None):
         )
         print(rows[-1], flush=True)
 
+    cnn_epochs = 3 if args.quick else 4
     for label, make, batch, n_rows, epochs in [
-        ("CNN (defaults), batch 128", KerasCNNClassifier, 128, n, 3),
+        ("CNN (defaults), batch 128", KerasCNNClassifier, 128, n, cnn_epochs),
         ("2LR MLP, batch 128", mlp, 128, n, 4),
         ("2LR MLP, batch 1 (stochastic)", mlp, 1, n_sgd, 2),
     ]:
-        ours, raw, est = time_fit(make, X[:n_rows], y[:n_rows], epochs, batch)
         # SciKeras at batch 1 would take as long as raw Keras: minutes.
-        peer_epoch, peer = (
-            scikeras_fit(est, X[:n_rows], y[:n_rows], epochs, batch)
-            if batch > 1
-            else (float("nan"), None)
+        ours, raw, peer_epoch, est, peer = time_fit(
+            make, X[:n_rows], y[:n_rows], epochs, batch, scikeras=batch > 1
         )
         add(f"{label}: seconds per epoch of {n_rows:,} rows", ours, raw, peer_epoch)
         if batch == 1:
