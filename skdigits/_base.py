@@ -474,7 +474,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, self._as_rows(X, reset=False), reset=False, dtype=np.float32
         )
-        logits = self._logits_fn(X).astype(np.float64)
+        logits = self._logits_fn(X).astype(np.float64, copy=False)
         if self._output_activation() == "sigmoid":
             # Independent sigmoid outputs, normalised to a distribution.
             return _normalise(expit(logits))

@@ -63,6 +63,23 @@ def test_predict_one_row_matches_batch(fitted_mlp, digits):
     np.testing.assert_allclose(one, batch[:20], rtol=1e-9)
 
 
+@pytest.mark.parametrize("name", ["fitted_mlp", "fitted_cnn"])
+def test_predict_in_any_number_of_rows(name, digits, request):
+    # Small calls run a compiled pass padded to a power of two of rows, large
+    # ones run in chunks: neither the padding nor the chunking may change a
+    # row's result or reach the output.
+    est = request.getfixturevalue(name)
+    _, X_test, _, _ = digits
+    X = np.vstack([X_test, X_test])[:700]
+    proba = est.predict_proba(X)
+    assert proba.shape == (700, len(est.classes_))
+    # Pieces of 1, 3, 28 and 13 rows (padded), 100, and 555 (512 + 43).
+    pieces = np.split(X, [1, 4, 32, 45, 145])
+    np.testing.assert_allclose(
+        np.vstack([est.predict_proba(p) for p in pieces]), proba, rtol=1e-5, atol=1e-6
+    )
+
+
 def test_cnn_image_layouts(fitted_cnn, digits):
     _, X_test, _, _ = digits
     expected = fitted_cnn.predict_proba(X_test)
