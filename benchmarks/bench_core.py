@@ -13,6 +13,9 @@ Measures, side by side in one run on this machine:
   own input pipeline stalls for seconds at some epoch boundaries (see
   ``skdigits._training.without_autotune``); between calls those stalls fall
   outside the peers' timed epochs, so this favours the peers if anything;
+- seconds of whole fits as a user runs them (CNN and the 2LR MLP at batch
+  128): ours against one ``keras.Model.fit`` call of all the epochs, the two
+  alternating. These count set-up, tracing and those stalls;
 - ``predict_proba`` on one sample and on 10,000 rows, against
   ``keras.Model.predict`` and SciKeras's ``predict_proba``.
 
@@ -82,17 +85,37 @@ class Interleave(keras.callbacks.Callback):
             run_epoch()
 
 
-def raw_keras_peer(est, X, y, batch_size):
-    """(one-epoch runner, its epoch timer) for ``keras.Model.fit`` with default
-    settings on the estimator's architecture, rows and kind of hold-out."""
+def _raw_split(X, y):
+    """The raw Keras peers' training and validation arrays: a stratified 10%
+    held out, as the estimator's default ``validation_fraction``."""
     from sklearn.model_selection import train_test_split
 
     idx_train, idx_val = train_test_split(
         np.arange(len(X)), test_size=0.1, stratify=y, random_state=0
     )
     Y = np.eye(10, dtype=np.float32)[y]
-    X_train, Y_train = X[idx_train], Y[idx_train]
-    validation = (X[idx_val], Y[idx_val])
+    return X[idx_train], Y[idx_train], (X[idx_val], Y[idx_val])
+
+
+def _raw_model(est, n_features):
+    """The estimator's architecture, compiled with Keras's default settings."""
+    model = est._build_model(n_features, 10, 0)
+    optimizer = {
+        "class_name": est.optimizer,
+        "config": {"learning_rate": est.learning_rate},
+    }
+    model.compile(
+        optimizer=keras.optimizers.get(optimizer),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def raw_keras_peer(est, X, y, batch_size):
+    """(one-epoch runner, its epoch timer) for ``keras.Model.fit`` with default
+    settings on the estimator's architecture, rows and kind of hold-out."""
+    X_train, Y_train, validation = _raw_split(X, y)
     timer = EpochTimer()
     model = None
 
@@ -101,17 +124,7 @@ def raw_keras_peer(est, X, y, batch_size):
         if model is None:
             # Built at the first call, inside our fit: the estimator then
             # knows its input (the CNN its image shape).
-            model = est._build_model(X.shape[1], 10, 0)
-            model.compile(
-                optimizer=keras.optimizers.get(
-                    {
-                        "class_name": est.optimizer,
-                        "config": {"learning_rate": est.learning_rate},
-                    }
-                ),
-                loss="categorical_crossentropy",
-                metrics=["accuracy"],
-            )
+            model = _raw_model(est, X.shape[1])
         # Keras keeps its traced train and test steps between calls; the
         # arrays are turned into a dataset before the timed epoch begins.
         model.fit(
@@ -125,6 +138,48 @@ def raw_keras_peer(est, X, y, batch_size):
         )
 
     return run_epoch, timer
+
+
+def time_whole_fits(fitted, X, y, epochs, batch_size, rounds):
+    """Seconds of whole fits as a user runs them: ours (a fresh clone of
+    ``fitted``) against one ``keras.Model.fit`` call of all the epochs on a
+    fresh model. Set-up, tracing and anything between the epochs count. The
+    two alternate, ours first in even rounds, to spread a slow stretch of
+    the machine; returns (our fits, raw Keras fits, our epochs, raw Keras
+    epochs), the epochs as lists of seconds per fit."""
+    from sklearn.base import clone
+
+    X_train, Y_train, validation = _raw_split(X, y)
+    fits = {"ours": [], "raw": []}
+    epoch_times = {"ours": [], "raw": []}
+
+    def ours():
+        timer = EpochTimer()
+        est = clone(fitted).set_params(epochs=epochs, callbacks=[timer])
+        start = time.perf_counter()
+        est.fit(X, y)
+        fits["ours"].append(time.perf_counter() - start)
+        epoch_times["ours"].append(est.callbacks_[0].times)
+
+    def raw():
+        timer = EpochTimer()
+        start = time.perf_counter()
+        _raw_model(fitted, X.shape[1]).fit(
+            X_train,
+            Y_train,
+            batch_size=batch_size,
+            epochs=epochs,
+            validation_data=validation,
+            callbacks=[timer],
+            verbose=0,
+        )
+        fits["raw"].append(time.perf_counter() - start)
+        epoch_times["raw"].append(timer.times)
+
+    for r in range(rounds):
+        for run in (ours, raw) if r % 2 == 0 else (raw, ours):
+            run()
+    return fits["ours"], fits["raw"], epoch_times["ours"], epoch_times["raw"]
 
 
 try:
@@ -220,7 +275,7 @@ def main(argv=None):
     def mlp(**params):
         return KerasMLPClassifier(**MLP_PRESETS["2LR"], **params)
 
-    def add(work, ours, raw, scikeras=float("nan")):
+    def add(work, ours, raw, scikeras=float("nan"), **extra):
         rows.append(
             {
                 "work": work,
@@ -229,11 +284,12 @@ def main(argv=None):
                 "ratio": ours / raw,
                 "SciKeras": scikeras,
                 "ratio to SciKeras": ours / scikeras,
+                **extra,
             }
         )
         print(rows[-1], flush=True)
 
-    cnn_epochs = 3 if args.quick else 4
+    cnn_epochs = 3 if args.quick else 6
     for label, make, batch, n_rows, epochs in [
         ("CNN (defaults), batch 128", KerasCNNClassifier, 128, n, cnn_epochs),
         ("2LR MLP, batch 128", mlp, 128, n, 4),
@@ -246,6 +302,21 @@ def main(argv=None):
         add(f"{label}: seconds per epoch of {n_rows:,} rows", ours, raw, peer_epoch)
         if batch == 1:
             continue
+        # Whole fits, as a user runs them: ours against one Keras fit call.
+        whole_epochs, rounds = 3, 1 if args.quick else 2
+        fits, raw_fits, epochs_ours, epochs_raw = time_whole_fits(
+            est, X[:n_rows], y[:n_rows], whole_epochs, batch, rounds
+        )
+        add(
+            f"{label.split(',')[0]}: a whole {whole_epochs}-epoch fit on {n_rows:,} "
+            f"rows, set-up included, s (mean of {rounds})",
+            statistics.fmean(fits),
+            statistics.fmean(raw_fits),
+            fits=fits,
+            raw_fits=raw_fits,
+            epochs=epochs_ours,
+            raw_epochs=epochs_raw,
+        )
         for n_pred in (1, 10_000):
             sample = X_test[:n_pred]
             repeat = 50 if n_pred == 1 else 5

@@ -19,9 +19,10 @@ MIN_STEPS_FOR_XLA = 4000
 # Rows per forward pass at predict and validation time: measured fastest
 # for the CNN (cache-sized activations), near the best for the MLP.
 PREDICT_CHUNK = 512
-# Rows up to which predicting runs an XLA-compiled forward pass: one row of
-# the MLP took 0.58-0.65 ms against 0.81-0.84 ms through the graph
-# executor; at 10,000 rows the graph was as fast or faster.
+# Rows up to which predicting runs an XLA-compiled forward pass: a one-row
+# predict_proba took 0.55-0.69 ms against 0.81-1.09 ms through the graph
+# executor (MLP), 0.87-1.45 against 1.01-2.02 ms (CNN); at 10,000 rows the
+# graph was as fast or faster, and it compiles nothing.
 XLA_PREDICT_ROWS = 32
 # Batches fetched ahead of the train step. A gather of one batch takes a
 # small fraction of a step, so a few suffice; autotuning is off (see
@@ -217,7 +218,8 @@ def make_logits_fn(model, n_features, dtype="float32"):
     executor costs more than the arithmetic, the pass runs XLA-compiled
     instead: one program, padded to a power of two of rows because XLA
     compiles once per input shape (on first use: about 0.1 s for the MLP,
-    0.35 s for the CNN).
+    0.3-0.5 s for the CNN); a fitted model compiles at most
+    ``log2(XLA_PREDICT_ROWS) + 1`` shapes.
 
     With ``dtype="float64"`` the pass runs on a float64 copy of the model:
     float32 matmuls round a row differently depending on how many rows share
