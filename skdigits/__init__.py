@@ -5,6 +5,12 @@ use, so that ``skdigits.datasets`` loads MNIST without them.
 """
 
 import importlib
+import os
+
+# TensorFlow's C++ start-up lines are noise for a library's user; set before
+# TensorFlow is first imported (the estimators import it lazily). A user's
+# own setting wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

@@ -21,8 +21,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skdigits import _grouped, _training
-from skdigits.callbacks import BestModel, EarlyExit, LearningRateDrop
+from skdigits import _epoch, _reuse, _saving, _training, _tuning
+from skdigits._quiet import upstream_noise
+from skdigits.callbacks import BestModel, EarlyExit, EpochReport, LearningRateDrop
 
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -55,14 +56,18 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
             Options(Integral, {-1}),
+            StrOptions({"auto"}),
             None,
         ],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, tuple, None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "validation_fraction": [
+            Interval(Real, 0, 1, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "lr_patience": [Interval(Integral, 1, None, closed="left"), None],
         "lr_factor": [Interval(Real, 0, 1, closed="neither")],
         "min_lr": [Interval(Real, 0, None, closed="left")],
@@ -139,21 +144,34 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     # -- what subclasses provide ------------------------------------------
 
+    # "epoch" (one compiled call per epoch, see _epoch) or "keras" (Keras's
+    # own loop over batches); see _training.make_plan.
+    _engine = "keras"
+
     @abstractmethod
-    def _build_model(self, n_features, n_classes, seed):
-        """Return the uncompiled Keras model; may set fitted attributes."""
+    def _model_spec(self, n_features, n_classes, image_shape):
+        """The builder and its arguments (all but ``seed``) for this fit.
+
+        ``image_shape`` is the shape of 3-D or 4-D input, else None. The
+        pair is also the architecture's key for reusing compiled trainers.
+        """
 
     def _as_rows(self, X, *, reset):
-        """Turn the accepted input layouts into 2-D rows of features."""
-        return X
+        """Rows of features from the accepted layouts, and the image shape.
+
+        The shape is that of image input (3-D or 4-D), else None.
+        """
+        return X, None
 
     def _output_activation(self):
         return "softmax"
 
-    # The dtype of the forward pass in predict_proba; see make_logits_fn.
-    _predict_dtype = "float32"
-    # Whether long fits compile the train step with XLA (see use_xla).
-    _xla_train_step = False
+    def _set_architecture(self, kwargs):
+        """Record fitted attributes that describe the built model."""
+
+    @abstractmethod
+    def _make_predictor(self):
+        """A function from float rows to logits, for ``predict_proba``."""
 
     # -- fitting -----------------------------------------------------------
 
@@ -192,8 +210,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one more epoch on ``X, y``, without re-initialising.
 
-        The training rules other than the NaN stop are off, and all of
-        ``X`` is trained on.
+        The training rules other than the NaN stop are off, all of ``X`` is
+        trained on, and the optimizer carries on from its last state.
 
         Parameters
         ----------
@@ -236,13 +254,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         classes=None,
         validation_data=None,
     ):
-        X, y = validate_data(
-            self,
-            self._as_rows(X, reset=not reuse),
-            y,
-            reset=not reuse,
-            dtype=np.float32,
-        )
+        X, image_shape = self._as_rows(X, reset=not reuse)
+        X, y = validate_data(self, X, y, reset=not reuse, dtype=np.float32)
         check_classification_targets(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float32, ensure_non_negative=True
@@ -281,50 +294,102 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         val = None
         if validation_data is not None:
             val = self._validation_arrays(validation_data, encoder)
-        elif rules and self.validation_fraction > 0:
-            X, y_idx, sample_weight, val = self._hold_out(
-                X, y_idx, sample_weight, split_seed
+        elif rules:
+            fraction = _training.resolve_validation_fraction(
+                self.validation_fraction, len(X)
             )
-        batch_size, gd_variant = _training.resolve_batch_size(self.batch_size, len(X))
+            if fraction > 0:
+                X, y_idx, sample_weight, val = self._hold_out(
+                    X, y_idx, sample_weight, fraction, split_seed
+                )
+        plan = _training.make_plan(self._engine, self.batch_size, epochs, len(X))
         # Everything that can reject the input or the parameters runs before
         # any state changes, so that a failed fit leaves no half-fitted model.
-        fresh_optimizer = not (reuse and not rules)  # new model or warm start
-        if fresh_optimizer:
-            xla = _training.use_xla(self._xla_train_step, batch_size, len(X), epochs)
-            compile_args = {
-                "optimizer": _training.make_optimizer(
-                    self.optimizer, self.learning_rate
-                ),
-                "loss": _training.make_loss(self.loss, self._output_activation()),
-                # Weighted: Keras's plain `metrics` ignore sample weights.
-                "weighted_metrics": [
-                    keras.metrics.CategoricalAccuracy(name="accuracy")
-                ],
-                # With XLA, the grouped steps loop inside the compiled call.
-                "steps_per_execution": (
-                    1 if xla else _training.steps_per_execution(batch_size, len(X))
-                ),
-                "jit_compile": xla,
-            }
-        if not reuse:
+        optimizer = _training.optimizer_class(self.optimizer)
+        loss = _training.make_loss(self.loss, self._output_activation())
+        if reuse:
+            builder, kwargs = self._spec_
+            model = self.model_
+        else:
             callbacks = self._copy_user_callbacks()
-            model = self._build_model(X.shape[1], len(encoder.classes_), int(init_seed))
-            self.model_, self.callbacks_, self.history_, self.n_iter_ = (
-                model,
-                callbacks,
-                {},
-                0,
+            builder, kwargs = self._model_spec(
+                X.shape[1], len(encoder.classes_), image_shape
             )
-        self._encoder, self.classes_ = encoder, encoder.classes_
-        self.batch_size_, self.gd_variant_ = batch_size, gd_variant
-        if fresh_optimizer:
-            # A new model, or a warm start: a fresh optimizer (as scikit-learn).
-            self.model_.compile(**compile_args)
-        self._train(X, y_idx, sample_weight, val, epochs, rules, int(shuffle_seed))
-        self._logits_fn = _training.make_logits_fn(
-            self.model_, self.n_features_in_, self._predict_dtype
-        )
+            model = builder(**kwargs, seed=int(init_seed))
+        # partial_fit carries on with the optimizer's state; fit (a new
+        # model, or a warm start) starts a fresh optimizer, as scikit-learn.
+        state = None
+        if reuse and not rules:
+            saved_class, saved = self._optimizer_state
+            state = saved if saved_class == optimizer.__name__ else None
+        key, trainer = self._trainer(plan, builder, kwargs, optimizer, loss, val)
+        try:
+            if not reuse:
+                self.model_, self.callbacks_, self.history_, self.n_iter_ = (
+                    model,
+                    callbacks,
+                    {},
+                    0,
+                )
+                self._spec_ = (builder, kwargs)
+                self._set_architecture(kwargs)
+            self._encoder, self.classes_ = encoder, encoder.classes_
+            self.batch_size_, self.gd_variant_ = plan.batch_size, plan.gd_variant
+            self._plan = plan
+            trainer.load(model, state, self.learning_rate)
+            self._train(
+                trainer.model, plan, X, y_idx, sample_weight, val, rules, shuffle_seed
+            )
+            self._optimizer_state = (optimizer.__name__, trainer.store(model))
+        finally:
+            _reuse.release(key, trainer)
+        self._predictor = self._make_predictor()
         return self
+
+    def _trainer(self, plan, builder, kwargs, optimizer, loss, val):
+        """A compiled trainer for this plan and architecture (see _reuse)."""
+        validate = val is not None
+        key = (
+            builder.__qualname__,
+            repr(sorted(kwargs.items())),
+            optimizer,
+            repr(loss.get_config()),
+            plan.engine,
+            plan.batch_size if plan.engine == "epoch" else None,
+            plan.jit_compile,
+            plan.steps_per_execution,
+            validate,
+        )
+
+        def build():
+            net = builder(**kwargs, seed=0)
+            compile_args = {
+                "optimizer": optimizer(learning_rate=self.learning_rate),
+                "loss": loss,
+                "jit_compile": plan.jit_compile,
+                "steps_per_execution": plan.steps_per_execution,
+            }
+            if plan.engine == "epoch":
+                net.compile(**compile_args)
+                net.train_step = _epoch.epoch_train_step(net, plan.batch_size, validate)
+                # Build the compiled loss now: Keras would otherwise build it
+                # from the first batch, which the epoch step does not use.
+                probe = np.zeros((1, kwargs["n_features"]), np.float32)
+                net.compute_loss(
+                    y=np.zeros((1, kwargs["n_classes"]), np.float32),
+                    y_pred=net(probe),
+                )
+            else:
+                # Weighted: Keras's plain `metrics` ignore sample weights.
+                net.compile(
+                    weighted_metrics=[
+                        keras.metrics.CategoricalAccuracy(name="accuracy")
+                    ],
+                    **compile_args,
+                )
+            return net
+
+        return key, _reuse.acquire(key, build)
 
     def _one_hot(self, y_idx):
         return np.eye(len(self.classes_), dtype=np.float32)[y_idx]
@@ -345,22 +410,17 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
             raise ValueError("validation_data must be a tuple (X_val, y_val)")
         X_val, y_val = validation_data
-        X_val, y_val = validate_data(
-            self,
-            self._as_rows(X_val, reset=False),
-            y_val,
-            reset=False,
-            dtype=np.float32,
-        )
+        X_val, _ = self._as_rows(X_val, reset=False)
+        X_val, y_val = validate_data(self, X_val, y_val, reset=False, dtype=np.float32)
         y_val = _encode(encoder, y_val)
         return X_val, y_val, np.ones(len(X_val), dtype=np.float32)
 
-    def _hold_out(self, X, y_idx, sample_weight, seed):
+    def _hold_out(self, X, y_idx, sample_weight, fraction, seed):
         """Split off a stratified, shuffled, seeded validation set."""
         try:
             train, val = train_test_split(
                 np.arange(len(X)),
-                test_size=self.validation_fraction,
+                test_size=fraction,
                 stratify=y_idx,
                 random_state=seed,
             )
@@ -392,51 +452,55 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             filepath=self.checkpoint_path if rules else None,
             restore=rules and self.restore_best_weights,
         )
-        report = _training.EpochReport(
-            monitor=monitor,
-            epochs=total_epochs,
-            best=best,
+        report = EpochReport(
             early_exit=early_exit,
+            best=best,
             lr_drop=lr_drop,
+            epochs=total_epochs,
             verbose=self.verbose,
         )
+        # The report reads the rules' state of the epoch: it comes last.
         ordered = [lr_drop, early_exit, best, report]
         return [cb for cb in ordered if cb is not None], early_exit, best
 
-    def _train(self, X, y_idx, sample_weight, val, epochs, rules, shuffle_seed):
+    def _train(self, trainer, plan, X, y_idx, sample_weight, val, rules, seed):
         arrays = (X, self._one_hot(y_idx), sample_weight)
-        # Compiled with XLA (long fits of models that allow it): grouped steps.
-        grouped = self._xla_train_step and self.model_.jit_compile is True
-        _grouped.use_grouped_steps(self.model_, grouped)
-        if grouped:
-            dataset, steps = _grouped.make_grouped_dataset(
-                arrays, self.batch_size_, shuffle_seed
-            )
-        else:
-            dataset = _training.make_dataset(arrays, self.batch_size_, shuffle_seed)
-            steps = None  # the dataset's own length
-        validation = None
         if val is not None:
             X_val, y_val, w_val = val
-            validation = _training.make_dataset(
-                (X_val, self._one_hot(y_val), w_val), _training.PREDICT_CHUNK
-            )
-        monitor = "accuracy" if validation is None else "val_accuracy"
+            val = (X_val, self._one_hot(y_val), w_val)
         start = self.n_iter_
-        ours, early_exit, best = self._rule_callbacks(monitor, rules, start + epochs)
-        with _training.released_custom_gradients():
-            history = self.model_.fit(
+        validation = None
+        if plan.engine == "epoch":
+            dataset = _epoch.epoch_dataset(
+                arrays,
+                val,
+                plan.batch_size,
+                int(seed),
+                range(start, start + plan.epochs),
+            )
+            steps = 1
+        else:
+            dataset = _training.make_dataset(arrays, plan.batch_size, int(seed))
+            steps = plan.steps_per_epoch
+            if val is not None:
+                validation = _training.make_dataset(val, _tuning.PREDICT_CHUNK)
+        monitor = "accuracy" if val is None else "val_accuracy"
+        ours, early_exit, best = self._rule_callbacks(
+            monitor, rules, start + plan.epochs
+        )
+        with _training.released_custom_gradients(), upstream_noise():
+            history = trainer.fit(
                 dataset,
                 validation_data=validation,
                 initial_epoch=start,
-                epochs=start + epochs,
+                epochs=start + plan.epochs,
                 steps_per_epoch=steps,
                 callbacks=ours + self.callbacks_,
-                shuffle=False,  # the dataset shuffles itself, with its own seed
+                shuffle=False,  # the datasets shuffle themselves, seeded
                 verbose=1 if self.verbose >= 2 else 0,
             )
         for cb in self.callbacks_:
-            cb.set_model(None)  # keep no second reference to the model
+            cb.set_model(None)  # keep no reference to the shared trainer
         for key in HISTORY_KEYS:
             if key in history.history:
                 self.history_.setdefault(key, []).extend(
@@ -471,10 +535,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             Probabilities; each row sums to 1.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, self._as_rows(X, reset=False), reset=False, dtype=np.float32
-        )
-        logits = self._logits_fn(X).astype(np.float64, copy=False)
+        X, _ = self._as_rows(X, reset=False)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        logits = self._predictor(X).astype(np.float64, copy=False)
         if self._output_activation() == "sigmoid":
             # Independent sigmoid outputs, normalised to a distribution.
             return _normalise(expit(logits))
@@ -499,18 +562,21 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     # -- pickling ----------------------------------------------------------
 
     def __getstate__(self):
-        # A traced tf.function does not pickle; it is rebuilt on load. (The
-        # parent returns the live __dict__: copy before removing.)
+        # The network travels as Keras's own .keras bytes, not as a live
+        # object graph; the predictor is rebuilt from it on load. (The
+        # parent returns the live __dict__: copy before changing.)
         state = dict(super().__getstate__())
-        state.pop("_logits_fn", None)
+        state.pop("_predictor", None)
+        if "model_" in state:
+            state["model_"] = _saving.model_to_bytes(state["model_"])
         return state
 
     def __setstate__(self, state):
+        if isinstance(state.get("model_"), bytes):
+            state = {**state, "model_": _saving.model_from_bytes(state["model_"])}
         super().__setstate__(state)
         if "model_" in state:
-            self._logits_fn = _training.make_logits_fn(
-                self.model_, self.n_features_in_, self._predict_dtype
-            )
+            self._predictor = self._make_predictor()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
+from skdigits import _training
 from skdigits._base import BaseKerasClassifier
 from skdigits._models import CNN_PRESETS, build_cnn, infer_image_shape
 
@@ -48,11 +49,15 @@ class KerasCNNClassifier(BaseKerasClassifier):
         The optimizer's (initial) learning rate, the model zoo's value.
     loss : {"crossentropy", "mse"}, default="crossentropy"
         The cost function, on one-hot targets.
-    batch_size : int or None, default=128
+    batch_size : int, "auto" or None, default="auto"
         1 is stochastic gradient descent; None, -1 or at least the number of
         training samples is batch gradient descent; otherwise mini-batch.
-    epochs : int, default=20
-        The maximum number of passes over the training data.
+        "auto" is 128, halved while an epoch would have fewer than 8 steps,
+        down to 16 (as in :class:`KerasMLPClassifier`).
+    epochs : int or "auto", default="auto"
+        The maximum number of passes over the training data. "auto" gives
+        about 1,000 gradient steps, at least 20 and at most 200 epochs: 20
+        on all of MNIST.
     warm_start : bool, default=False
         Continue from the fitted weights on the next ``fit``.
     random_state : int, RandomState instance or None, default=None
@@ -62,9 +67,10 @@ class KerasCNNClassifier(BaseKerasClassifier):
         Keras's progress bar.
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks; fit uses deep copies, kept in ``callbacks_``.
-    validation_fraction : float, default=0.1
+    validation_fraction : float or "auto", default="auto"
         Share of the training data held out to monitor; 0 monitors the
-        training accuracy.
+        training accuracy and loss. "auto" holds out 10% when that makes at
+        least 1,000 rows, else nothing.
     lr_patience : int or None, default=3
         Epochs without improvement before the learning rate drops.
     lr_factor : float, default=0.3
@@ -75,8 +81,8 @@ class KerasCNNClassifier(BaseKerasClassifier):
         The learning rate never drops below this.
     patience : int or None, default=10
         Epochs without improvement before stopping as converged.
-    target_accuracy : float or None, default=0.999
-        Stop once the monitored accuracy reaches this.
+    target_accuracy : float or None, default=None
+        Stop once the monitored accuracy reaches this; None disables it.
     restore_best_weights : bool, default=True
         End with the weights of the best epoch.
     checkpoint_path : str, path or None, default=None
@@ -129,18 +135,18 @@ callbacks_
         optimizer="adam",
         learning_rate=3e-3,
         loss="crossentropy",
-        batch_size=128,
-        epochs=20,
+        batch_size="auto",
+        epochs="auto",
         warm_start=False,
         random_state=None,
         verbose=0,
         callbacks=None,
-        validation_fraction=0.1,
+        validation_fraction="auto",
         lr_patience=3,
         lr_factor=0.3,
         min_lr=1e-6,
         patience=10,
-        target_accuracy=0.999,
+        target_accuracy=None,
         restore_best_weights=True,
         checkpoint_path=None,
     ):
@@ -181,21 +187,17 @@ callbacks_
                 )
             X = X[..., 0]
         if X.ndim != 3:
-            if reset:
-                self._input_image_shape = None
-            return X
+            return X, None
         shape = tuple(int(side) for side in X.shape[1:])
         expected = self.image_shape if reset else self.image_shape_
         if expected is not None and tuple(expected) != shape:
             raise ValueError(
                 f"X holds images of shape {shape}, but image_shape is {tuple(expected)}"
             )
-        if reset:
-            self._input_image_shape = shape
-        return X.reshape(len(X), -1)
+        return X.reshape(len(X), -1), shape
 
-    def _build_model(self, n_features, n_classes, seed):
-        shape = self.image_shape or self._input_image_shape
+    def _model_spec(self, n_features, n_classes, image_shape):
+        shape = self.image_shape or image_shape
         if shape is None:
             shape = infer_image_shape(n_features)
         elif len(shape) != 2 or int(np.prod(shape)) != n_features:
@@ -203,18 +205,22 @@ callbacks_
                 f"image_shape {tuple(shape)} does not match the {n_features} "
                 "features of X"
             )
-        model = build_cnn(
-            tuple(shape),
-            n_classes,
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            noise_std=self.noise_std,
-            batch_norm=self.batch_norm,
-            shift=self.shift,
-            seed=seed,
-        )
-        self.image_shape_ = tuple(int(side) for side in shape)
-        return model
+        kwargs = {
+            "image_shape": tuple(int(side) for side in shape),
+            "n_classes": n_classes,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "noise_std": self.noise_std,
+            "batch_norm": self.batch_norm,
+            "shift": self.shift,
+        }
+        return build_cnn, kwargs
+
+    def _set_architecture(self, kwargs):
+        self.image_shape_ = kwargs["image_shape"]
+
+    def _make_predictor(self):
+        return _training.lazy_logits(self.model_, self.n_features_in_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

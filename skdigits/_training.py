@@ -1,6 +1,7 @@
 """Training plumbing shared by the estimators (TensorFlow backend)."""
 
 import contextlib
+import dataclasses
 import math
 import os
 
@@ -8,26 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Rows per compiled call: small batches run many steps inside one
-# tf.function call, hiding Keras's per-step Python overhead.
-ROWS_PER_EXECUTION = 2048
-MIN_STEPS_FOR_MULTI_STEP = 32
-# With XLA the MLP trains in grouped steps (see _grouped): a 60,000-row
-# epoch at batch 128 takes about 0.3 s instead of 0.5-0.6 s, but tracing
-# and compiling cost about 2.5 s per fit: worth it for long fits only.
-MIN_STEPS_FOR_XLA = 4000
-# Rows per forward pass at predict and validation time: measured fastest
-# for the CNN (cache-sized activations), near the best for the MLP.
-PREDICT_CHUNK = 512
-# Rows up to which predicting runs an XLA-compiled forward pass: a one-row
-# predict_proba took 0.55-0.69 ms against 0.81-1.09 ms through the graph
-# executor (MLP), 0.87-1.45 against 1.01-2.02 ms (CNN); at 10,000 rows the
-# graph was as fast or faster, and it compiles nothing.
-XLA_PREDICT_ROWS = 32
-# Batches fetched ahead of the train step. A gather of one batch takes a
-# small fraction of a step, so a few suffice; autotuning is off (see
-# ``without_autotune``).
-PREFETCH_BATCHES = 8
+from skdigits import _tuning
 
 
 def honour_thread_limit():
@@ -53,8 +35,57 @@ def honour_thread_limit():
         pass  # the runtime has started: too late, keep its pools
 
 
+# -- the fit plan: decided once, handed down -------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FitPlan:
+    """What one fit does, decided before anything trains.
+
+    ``engine`` is "epoch" (one compiled call per epoch, see ``_epoch``) or
+    "keras" (Keras's own loop over a ``tf.data`` pipeline of batches).
+    """
+
+    engine: str
+    batch_size: int
+    gd_variant: str
+    epochs: int
+    steps_per_epoch: int
+    jit_compile: bool
+    steps_per_execution: int
+
+
+def auto_batch_size(n_samples):
+    """``batch_size="auto"``: see the constants in ``_tuning``."""
+    batch = _tuning.AUTO_BATCH_MAX
+    while (
+        batch > _tuning.AUTO_BATCH_MIN
+        and n_samples < batch * _tuning.AUTO_MIN_STEPS_PER_EPOCH
+    ):
+        batch //= 2
+    return batch
+
+
+def auto_epochs(steps_per_epoch):
+    """``epochs="auto"``: enough epochs for ``AUTO_STEPS`` steps, bounded."""
+    wanted = math.ceil(_tuning.AUTO_STEPS / steps_per_epoch)
+    return min(_tuning.AUTO_EPOCHS_MAX, max(_tuning.AUTO_EPOCHS_MIN, wanted))
+
+
+def resolve_validation_fraction(fraction, n_samples):
+    """``validation_fraction="auto"``: see the constants in ``_tuning``."""
+    if fraction != "auto":
+        return fraction
+    held_out = n_samples * _tuning.AUTO_VALIDATION_FRACTION
+    if held_out >= _tuning.AUTO_MIN_VALIDATION_ROWS:
+        return _tuning.AUTO_VALIDATION_FRACTION
+    return 0.0
+
+
 def resolve_batch_size(batch_size, n_samples):
     """The batch size actually used, and the gradient-descent variant."""
+    if batch_size == "auto":
+        batch_size = auto_batch_size(n_samples)
     if batch_size == 1:
         return 1, "stochastic"
     if batch_size is None or batch_size == -1 or batch_size >= n_samples:
@@ -62,37 +93,55 @@ def resolve_batch_size(batch_size, n_samples):
     return int(batch_size), "mini-batch"
 
 
-def steps_per_execution(batch_size, n_samples):
-    """Steps per compiled call: many for long epochs of small batches.
+def make_plan(engine, batch_size, epochs, n_samples):
+    """The plan of a fit on ``n_samples`` training rows.
 
-    Tracing the multi-step loop costs about 0.4 s once per fit, which only
-    pays off when an epoch has many steps.
+    ``batch_size`` and ``epochs`` are the estimator's parameters (an int or
+    "auto"). The MLP's epoch step is XLA-compiled when the fit may run
+    ``MIN_STEPS_FOR_XLA`` steps; the CNN stays on TensorFlow's oneDNN
+    convolutions, with several steps per call for long epochs of small
+    batches.
     """
-    steps = math.ceil(n_samples / batch_size)
-    if steps < MIN_STEPS_FOR_MULTI_STEP:
-        return 1
-    return max(1, min(steps, ROWS_PER_EXECUTION // batch_size))
+    batch, variant = resolve_batch_size(batch_size, n_samples)
+    steps = math.ceil(n_samples / batch)
+    if epochs == "auto":
+        epochs = auto_epochs(steps)
+    if engine == "epoch":
+        jit, per_call = steps * epochs >= _tuning.MIN_STEPS_FOR_XLA, 1
+    else:
+        jit, per_call = False, 1
+        if steps >= _tuning.MIN_STEPS_FOR_MULTI_STEP:
+            per_call = max(1, min(steps, _tuning.ROWS_PER_EXECUTION // batch))
+    return FitPlan(engine, batch, variant, int(epochs), steps, jit, per_call)
+
+
+# -- the CNN's input pipeline ---------------------------------------------------------
 
 
 def make_dataset(arrays, batch_size, seed=None):
-    """A ``tf.data`` pipeline of batches of ``arrays``, shuffled when seeded.
+    """A ``tf.data`` pipeline of batches of ``arrays``.
 
-    Each epoch has a new order (see ``shuffled_index_chunks``). Batches are
-    gathered by index from tensors held once in memory, as Keras does for
-    NumPy input.
+    Seeded, it shuffles and repeats without end, a new order each pass (see
+    ``shuffled_index_chunks``): pass ``steps_per_epoch``, so that one
+    iterator serves the whole fit (a new iterator cost about 30 ms, each
+    epoch). Unseeded, it is one pass in order (validation). Batches are
+    gathered by index from tensors held once in memory.
     """
     tensors = tuple(tf.constant(a) for a in arrays)
     n_samples = len(arrays[0])
     if batch_size >= n_samples:
         # Batch gradient descent: the whole set every step, nothing to shuffle.
         dataset = tf.data.Dataset.from_tensors(tensors)
+        if seed is not None:
+            dataset = dataset.repeat()
     elif seed is None:
         dataset = tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size)
     else:
         dataset = (
             shuffled_index_chunks(n_samples, batch_size, seed)
+            .repeat()
             .map(lambda i: tuple(tf.gather(t, i) for t in tensors))
-            .prefetch(PREFETCH_BATCHES)
+            .prefetch(_tuning.PREFETCH_BATCHES)
         )
     return without_autotune(dataset)
 
@@ -164,30 +213,24 @@ def released_custom_gradients():
                 registry.pop(name, None)
 
 
-def use_xla(model_supports_xla, batch_size, n_samples, epochs):
-    """Whether to compile the train step with XLA for this fit."""
-    steps = math.ceil(n_samples / batch_size) * epochs
-    return model_supports_xla and steps >= MIN_STEPS_FOR_XLA
-
-
-def make_optimizer(optimizer, learning_rate):
-    """A fresh Keras optimizer from a name or an Optimizer class."""
+def optimizer_class(optimizer):
+    """The Keras optimizer class that a name or a class stands for."""
     if isinstance(optimizer, str):
         try:
-            optimizer = type(keras.optimizers.get(optimizer))
+            return type(keras.optimizers.get(optimizer))
         except ValueError:
             raise ValueError(
                 f"optimizer={optimizer!r} is not a Keras optimizer name "
                 "(for example 'sgd', 'adam', 'rmsprop', 'adagrad')"
             ) from None
-    elif not isinstance(optimizer, type) or not issubclass(
+    if not isinstance(optimizer, type) or not issubclass(
         optimizer, keras.optimizers.Optimizer
     ):
         raise TypeError(
             "optimizer must be a Keras optimizer name or Optimizer class "
             f"(set its rate with learning_rate=), got {optimizer!r}"
         )
-    return optimizer(learning_rate=learning_rate)
+    return optimizer
 
 
 def make_loss(loss, output_activation):
@@ -200,133 +243,69 @@ def make_loss(loss, output_activation):
     return keras.losses.CategoricalCrossentropy()
 
 
-def _float64_twin(model):
-    """A float64 copy of ``model``, with the same weights."""
-    config = model.get_config()
-    for layer in config["layers"]:
-        layer["config"]["dtype"] = "float64"
-    twin = keras.Sequential.from_config(config)
-    twin.set_weights(model.get_weights())
-    return twin
+# -- predicting -----------------------------------------------------------------
 
 
-def make_logits_fn(model, n_features, dtype="float32"):
-    """A traced forward pass up to the output activation (the last layer).
+def dense_forward(model):
+    """A NumPy float64 forward pass of a stack of Dense layers, up to the logits.
 
-    Calling the traced graph directly costs a fraction of ``model.predict``
-    per call. Up to ``XLA_PREDICT_ROWS`` rows, where TensorFlow's graph
-    executor costs more than the arithmetic, the pass runs XLA-compiled
-    instead: one program, padded to a power of two of rows because XLA
-    compiles once per input shape (on first use: about 0.1 s for the MLP,
-    0.3-0.5 s for the CNN); a fitted model compiles at most
-    ``log2(XLA_PREDICT_ROWS) + 1`` shapes.
-
-    With ``dtype="float64"`` the pass runs on a float64 copy of the model:
-    float32 matmuls round a row differently depending on how many rows share
-    the call, by about 1e-7, and float64 pushes that far below anything a
-    caller compares. The output activation itself is left to the caller
-    (NumPy, float64) for the same reason.
+    The MLP predicts with this instead of a traced TensorFlow function:
+    nothing is traced or compiled, so the first call (after fit, or after
+    loading in a fresh process) costs what every later one does, a fraction
+    of a millisecond for one row. float64 keeps a row's result independent of
+    the rows predicted with it (float32 matmuls round differently by batch
+    size, by about 1e-7). Hidden activations are Keras's own functions.
     """
-    if dtype == "float64":
-        model = _float64_twin(model)
+    layers = []
+    for layer in model.layers[:-1]:  # the last is the output activation
+        kernel, bias = (np.asarray(w, np.float64) for w in layer.get_weights())
+        layers.append((kernel, bias, layer.activation))
+    identity = keras.activations.get("linear")
 
-    def logits(x):
-        for layer in model.layers[:-1]:
+    def logits(X):
+        X = X.astype(np.float64, copy=False)
+        for kernel, bias, activation in layers:
+            X = X @ kernel + bias
+            if activation is not identity:
+                X = activation(X).numpy()
+        return X
+
+    return logits
+
+
+def lazy_logits(model, n_features):
+    """The logits of ``model`` (all layers but the last), run eagerly at first.
+
+    A traced graph costs 0.1-0.3 s to build for the CNN and saves a few
+    milliseconds a call; it is traced once ``CNN_EAGER_CALLS`` calls have
+    been made, so a one-off prediction never pays for it.
+    """
+    head = model.layers[:-1]
+
+    def forward(x):
+        for layer in head:
             x = layer(x, training=False)
         return x
 
-    def trace(jit_compile):
-        return tf.function(
-            logits,
-            input_signature=[tf.TensorSpec([None, n_features], dtype)],
-            jit_compile=jit_compile,
-        ).get_concrete_function()
-
-    graph = trace(False)
-    compiled = None  # traced on the first small call
+    calls = 0
+    graph = None
 
     def run(chunk):
-        nonlocal compiled
-        n = len(chunk)
-        if n > XLA_PREDICT_ROWS:
-            return graph(tf.constant(chunk)).numpy()
-        if compiled is None:
-            compiled = trace(True)
-        padded = 1 << (n - 1).bit_length()  # the next power of two
-        if padded != n:
-            chunk = np.pad(chunk, ((0, padded - n), (0, 0)))
-        return compiled(tf.constant(chunk)).numpy()[:n]
+        nonlocal calls, graph
+        calls += 1
+        if graph is None and calls > _tuning.CNN_EAGER_CALLS:
+            graph = tf.function(
+                forward,
+                input_signature=[tf.TensorSpec([None, n_features], tf.float32)],
+            ).get_concrete_function()
+        fn = forward if graph is None else graph
+        return fn(tf.constant(chunk)).numpy()
 
     def predict(X):
-        X = X.astype(dtype, copy=False)
-        if len(X) <= PREDICT_CHUNK:
+        X = X.astype(np.float32, copy=False)
+        chunk = _tuning.PREDICT_CHUNK
+        if len(X) <= chunk:
             return run(X)
-        return np.concatenate(
-            [run(X[i : i + PREDICT_CHUNK]) for i in range(0, len(X), PREDICT_CHUNK)]
-        )
+        return np.concatenate([run(X[i : i + chunk]) for i in range(0, len(X), chunk)])
 
     return predict
-
-
-class EpochReport(keras.callbacks.Callback):
-    """One line per epoch in the model zoo's spirit, then why training stopped.
-
-    It reads the state of the rule callbacks, so it must come after them.
-    It also records each epoch's learning rate in the logs.
-    """
-
-    def __init__(self, *, monitor, epochs, best, early_exit, lr_drop=None, verbose=0):
-        super().__init__()
-        self.monitor = monitor
-        self.epochs = epochs
-        self.best = best
-        self.early_exit = early_exit
-        self.lr_drop = lr_drop
-        self.verbose = verbose
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = {} if logs is None else logs
-        logs.setdefault(
-            "learning_rate",
-            float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
-        )
-        if not self.verbose:
-            return
-        parts = [f"Epoch {epoch + 1}/{self.epochs}: loss {logs['loss']:.4f}"]
-        parts += [
-            f"{key} {logs[key]:.4f}"
-            for key in ("accuracy", "val_accuracy")
-            if key in logs
-        ]
-        line = ", ".join(parts)
-        if self.best.improved_:
-            line += " - new best"
-            if self.best.filepath is not None:
-                line += f", saving to {self.best.filepath}"
-        if self.lr_drop is not None and self.lr_drop.drops_:
-            dropped_at, new_lr = self.lr_drop.drops_[-1]
-            if dropped_at == epoch + 1:
-                line += f" - dropping learning rate to {new_lr:.3g}"
-        print(line, flush=True)
-
-    def on_train_end(self, logs=None):
-        if not self.verbose:
-            return
-        reason = self.early_exit.stop_reason_
-        why = {
-            "max_epochs": f"reached the maximum of {self.epochs} epochs",
-            "target_accuracy": f"{self.monitor} reached {self.early_exit.target}",
-            "converged": (
-                f"converged: no improvement of {self.monitor} for "
-                f"{self.early_exit.patience} epochs"
-            ),
-            "nan": "the loss became NaN or infinite; last good weights restored",
-        }[reason]
-        line = f"Stopped: {why}."
-        if self.best.best_epoch_ is not None:
-            line += (
-                f" Best {self.monitor} {self.best.best_:.4f} at epoch "
-                f"{self.best.best_epoch_}"
-            )
-            line += " (weights restored)." if self.best.restore else "."
-        print(line, flush=True)

@@ -9,7 +9,11 @@ They work on any compiled Keras model, and the estimators use them:
   end, and optionally saves the best model to a ``.keras`` file.
 
 An epoch *improves* when the monitored accuracy is strictly above the best so
-far: a flat plateau is no progress. Epoch numbers in the state of these
+far, or equal to it with a loss lower by more than ``LOSS_TOLERANCE`` of itself
+(``val_loss`` for ``val_accuracy``, ``loss`` for ``accuracy``, when the logs
+have it): on small data the accuracy moves in coarse steps and ties for many
+epochs while the network still gets better. A plateau of both is no
+progress. Epoch numbers in the state of these
 callbacks are 1-based, as Keras prints them.
 """
 
@@ -20,7 +24,11 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 
-__all__ = ["BestModel", "EarlyExit", "LearningRateDrop"]
+__all__ = ["BestModel", "EarlyExit", "EpochReport", "LearningRateDrop"]
+
+# A tie in accuracy counts as progress only if the loss fell by more than
+# this share of itself (relative: a training loss near 0 keeps improving).
+LOSS_TOLERANCE = 1e-4
 
 
 def _check_int(name, value, *, allow_none=False):
@@ -28,6 +36,13 @@ def _check_int(name, value, *, allow_none=False):
         return
     if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def _learning_rate(model):
+    # Through the variable's numpy(): keras.ops.convert_to_numpy calls
+    # np.array on a TensorFlow value, which NumPy 2.4 warns about.
+    rate = model.optimizer.learning_rate
+    return float(rate.numpy() if hasattr(rate, "numpy") else rate)
 
 
 def _finite_loss(logs):
@@ -47,6 +62,7 @@ class _AccuracyMonitor(keras.callbacks.Callback):
 
     def _reset(self):
         self.best_ = -math.inf
+        self.best_loss_ = math.inf
         self.best_epoch_ = None
 
     def _monitored(self, logs):
@@ -59,10 +75,14 @@ class _AccuracyMonitor(keras.callbacks.Callback):
             )
         return float(logs[self.monitor])
 
-    def _improves(self, epoch, value):
-        """Record ``value`` and tell whether it beats the best so far."""
-        if value > self.best_:
-            self.best_, self.best_epoch_ = value, epoch + 1
+    def _improves(self, epoch, logs):
+        """Record the epoch's accuracy and tell whether it beats the best so far."""
+        value = self._monitored(logs)
+        loss_key = self.monitor.replace("accuracy", "loss")
+        loss = float(logs[loss_key]) if loss_key in logs else math.inf
+        lower = loss < self.best_loss_ * (1 - LOSS_TOLERANCE)
+        if value > self.best_ or (value == self.best_ and lower):
+            self.best_, self.best_loss_, self.best_epoch_ = value, loss, epoch + 1
             return True
         return False
 
@@ -123,14 +143,11 @@ class LearningRateDrop(_AccuracyMonitor):
         self.wait_ = 0
         self.drops_ = []
 
-    def _learning_rate(self):
-        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
-        lr = self._learning_rate()
+        lr = _learning_rate(self.model)
         logs["learning_rate"] = lr
-        if self._improves(epoch, self._monitored(logs)):
+        if self._improves(epoch, logs):
             self.wait_ = 0
             return
         self.wait_ += 1
@@ -154,7 +171,9 @@ class EarlyExit(_AccuracyMonitor):
     (``"target_accuracy"``), after ``patience`` epochs without improvement
     (``"converged"``), or when the epoch's loss is NaN or infinite
     (``"nan"``); in that last case the weights of the last good epoch are
-    put back. Otherwise the reason is ``"max_epochs"``.
+    put back. When another callback stopped training first (a
+    ``keras.callbacks.EarlyStopping``, say) the reason is ``"callback"``;
+    otherwise ``"max_epochs"``.
 
     Parameters
     ----------
@@ -170,7 +189,8 @@ class EarlyExit(_AccuracyMonitor):
     Attributes
     ----------
     stop_reason_ : str
-        ``"max_epochs"``, ``"target_accuracy"``, ``"converged"`` or ``"nan"``.
+        ``"max_epochs"``, ``"target_accuracy"``, ``"converged"``, ``"nan"``
+        or ``"callback"``.
     stopped_epoch_ : int or None
         The epoch (1-based) at which the rule stopped training.
 
@@ -210,7 +230,7 @@ class EarlyExit(_AccuracyMonitor):
             return
         self._good_weights = self.model.get_weights()
         value = self._monitored(logs)
-        if self._improves(epoch, value):
+        if self._improves(epoch, logs):
             self.wait_ = 0
         else:
             self.wait_ += 1
@@ -227,7 +247,10 @@ class EarlyExit(_AccuracyMonitor):
 
     def on_train_end(self, logs=None):
         if self.stop_reason_ is None:
-            self.stop_reason_ = "max_epochs"
+            # Keras clears stop_training when fit starts: set now, another
+            # callback stopped training before the last epoch.
+            stopped = bool(getattr(self.model, "stop_training", False))
+            self.stop_reason_ = "callback" if stopped else "max_epochs"
         self._good_weights = None
 
 
@@ -281,9 +304,7 @@ class BestModel(_AccuracyMonitor):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
-        self.improved_ = _finite_loss(logs) and self._improves(
-            epoch, self._monitored(logs)
-        )
+        self.improved_ = _finite_loss(logs) and self._improves(epoch, logs)
         if not self.improved_:
             return
         self._best_weights = self.model.get_weights()
@@ -305,3 +326,86 @@ class BestModel(_AccuracyMonitor):
     def best_score_(self):
         """The best monitored accuracy, NaN when no epoch had a finite loss."""
         return self.best_ if self.best_epoch_ is not None else np.nan
+
+
+class EpochReport(keras.callbacks.Callback):
+    """One line per epoch in the model zoo's spirit, then why training stopped.
+
+    It reads the state of the rule callbacks it is given (which must come
+    before it in the callback list), and records each epoch's learning rate
+    in the logs as ``"learning_rate"``.
+
+    Parameters
+    ----------
+    early_exit : EarlyExit
+        The rule whose ``stop_reason_`` the last line reports.
+    best : BestModel
+        The rule whose improvements and best epoch the lines report.
+    lr_drop : LearningRateDrop or None, default=None
+        The rule whose drops the lines report.
+    epochs : int or None, default=None
+        The number of epochs asked for, printed as "Epoch k/epochs".
+    verbose : int, default=0
+        0 prints nothing (the learning rate is still logged).
+
+    Examples
+    --------
+    >>> from skdigits.callbacks import BestModel, EarlyExit, EpochReport
+    >>> EpochReport(early_exit=EarlyExit(), best=BestModel(), epochs=5).epochs
+    5
+    """
+
+    def __init__(self, *, early_exit, best, lr_drop=None, epochs=None, verbose=0):
+        super().__init__()
+        self.early_exit = early_exit
+        self.best = best
+        self.lr_drop = lr_drop
+        self.epochs = epochs
+        self.verbose = verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        logs.setdefault("learning_rate", _learning_rate(self.model))
+        if not self.verbose:
+            return
+        of = "" if self.epochs is None else f"/{self.epochs}"
+        parts = [f"Epoch {epoch + 1}{of}: loss {float(logs['loss']):.4f}"]
+        parts += [
+            f"{key} {float(logs[key]):.4f}"
+            for key in ("accuracy", "val_accuracy")
+            if key in logs
+        ]
+        line = ", ".join(parts)
+        if self.best.improved_:
+            line += " - new best"
+            if self.best.filepath is not None:
+                line += f", saving to {self.best.filepath}"
+        if self.lr_drop is not None and self.lr_drop.drops_:
+            dropped_at, new_lr = self.lr_drop.drops_[-1]
+            if dropped_at == epoch + 1:
+                line += f" - dropping learning rate to {new_lr:.3g}"
+        print(line, flush=True)
+
+    def on_train_end(self, logs=None):
+        if not self.verbose:
+            return
+        monitor = self.early_exit.monitor
+        reason = self.early_exit.stop_reason_
+        why = {
+            "max_epochs": f"reached the maximum of {self.epochs} epochs",
+            "target_accuracy": f"{monitor} reached {self.early_exit.target}",
+            "converged": (
+                f"converged: no improvement of {monitor} for "
+                f"{self.early_exit.patience} epochs"
+            ),
+            "nan": "the loss became NaN or infinite; last good weights restored",
+            "callback": "a callback stopped training",
+        }[reason]
+        line = f"Stopped: {why}."
+        if self.best.best_epoch_ is not None:
+            line += (
+                f" Best {self.best.monitor} {self.best.best_:.4f} at epoch "
+                f"{self.best.best_epoch_}"
+            )
+            line += " (weights restored)." if self.best.restore else "."
+        print(line, flush=True)

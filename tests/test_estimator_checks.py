@@ -4,21 +4,19 @@ from sklearn.utils.estimator_checks import check_estimator, parametrize_with_che
 
 from skdigits import KerasCNNClassifier, KerasMLPClassifier
 
-# Small and quick, but able to learn the checks' toy problems.
-MLP = KerasMLPClassifier(
-    hidden_layer_sizes=(16,),
-    epochs=10,
-    batch_size=32,
-    learning_rate=0.01,
-    random_state=0,
-)
-CNN = KerasCNNClassifier(filters=(4,), epochs=3, random_state=0)
+# Default parameters, as a user first tries them (random_state only).
+MLP = KerasMLPClassifier(random_state=0)
+CNN = KerasCNNClassifier(random_state=0)
 
 SAMPLE_WEIGHT_REASON = (
     "mini-batch training does not make a weight of 2 equal to a repeated "
     "sample; scikit-learn's MLPClassifier passes only with full-batch lbfgs"
 )
-NOT_AN_IMAGE_REASON = "feeds the CNN data that is not an image: image_shape error"
+NOT_AN_IMAGE_REASON = (
+    "feeds the CNN data that is not an image it can take (2-30 features: not "
+    "square, or at most 5x5 pixels, too small for three 2x2 poolings): an "
+    "image_shape error"
+)
 
 # The checks that feed data of 2-30 features: for the CNN, not images.
 CNN_NOT_IMAGE_CHECKS = [
@@ -43,7 +41,9 @@ CNN_NOT_IMAGE_CHECKS = [
     "check_methods_sample_order_invariance",
     "check_methods_subset_invariance",
     "check_n_features_in",
+    "check_n_features_in_after_fitting",
     "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit",
     "check_readonly_memmap_input",
     "check_sample_weight_equivalence_on_dense_data",
     "check_sample_weights_list",

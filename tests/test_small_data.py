@@ -1,0 +1,107 @@
+"""How the defaults adapt to the data, and fits that reuse compiled work."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from skdigits import KerasCNNClassifier, KerasMLPClassifier, _reuse, _training
+from skdigits.callbacks import EarlyExit
+
+
+@pytest.mark.parametrize(
+    ("n", "batch", "epochs"),
+    [
+        (54_000, 128, 20),  # all of MNIST, 10% held out: the published 20
+        (1_347, 128, 91),  # load_digits' training split
+        (1_000, 64, 63),
+        (100, 16, 143),
+        (10, 10, 200),  # fewer rows than a batch: batch gradient descent
+    ],
+)
+def test_auto_plan(n, batch, epochs):
+    plan = _training.make_plan("epoch", "auto", "auto", n)
+    assert (plan.batch_size, plan.epochs) == (batch, epochs)
+    assert plan.gd_variant == ("batch" if n <= batch else "mini-batch")
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction"), [(60_000, 0.1), (10_000, 0.1), (9_999, 0.0), (1_347, 0.0)]
+)
+def test_auto_validation_fraction(n, fraction):
+    assert _training.resolve_validation_fraction("auto", n) == fraction
+    assert _training.resolve_validation_fraction(0.2, n) == 0.2
+
+
+def test_xla_only_for_fits_that_pay_it_back():
+    assert not _training.make_plan("epoch", 128, 5, 1_347).jit_compile
+    assert _training.make_plan("epoch", 128, 200, 1_347).jit_compile
+    assert not _training.make_plan("keras", 128, 200, 60_000).jit_compile
+
+
+@pytest.mark.parametrize(
+    "stopper",
+    [
+        keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10),
+        EarlyExit(monitor="accuracy", target=0.01),
+    ],
+    ids=["keras-early-stopping", "early-exit"],
+)
+def test_stop_by_user_callback(stopper, digits):
+    X, _, y, _ = digits
+    est = KerasMLPClassifier(epochs=5, callbacks=[stopper], random_state=0)
+    est.fit(X[:300], y[:300])
+    assert est.stop_reason_ == "callback"
+    assert est.n_iter_ < 5
+    assert len(est.history_["loss"]) == est.n_iter_
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "params"),
+    [
+        (KerasMLPClassifier, {"epochs": 3}),
+        (KerasMLPClassifier, {"epochs": 3, "validation_fraction": 0.2}),
+        (KerasCNNClassifier, {"epochs": 2, "filters": (4, 8)}),
+    ],
+    ids=["mlp", "mlp-validation", "cnn"],
+)
+def test_reused_trainer_gives_identical_results(Estimator, params, digits):
+    # A fit on a trainer left by another fit (other data, other seed) equals
+    # a fit on a new trainer: nothing of the earlier fit carries over.
+    X, X_test, y, _ = digits
+    _reuse.clear()
+    fresh = Estimator(random_state=1, **params).fit(X[:400], y[:400])
+    expected = fresh.predict_proba(X_test)
+    Estimator(random_state=2, **params).fit(X[400:800], y[400:800])
+    again = Estimator(random_state=1, **params).fit(X[:400], y[:400])
+    np.testing.assert_array_equal(again.predict_proba(X_test), expected)
+    assert again.history_ == fresh.history_
+    # Each fitted estimator keeps its own network.
+    assert again.model_ is not fresh.model_
+
+
+def test_partial_fit_carries_on_the_optimizer(digits):
+    X, _, y, _ = digits
+    est = KerasMLPClassifier(epochs=2, batch_size=100, random_state=0).fit(X, y)
+    name, state = est._optimizer_state
+    steps = int(state[0])  # the optimizer's iteration count
+    assert name == "Adam" and steps == 2 * 14
+    est.partial_fit(X[:300], y[:300])
+    assert int(est._optimizer_state[1][0]) == steps + 3
+
+
+def test_quiet_session():
+    # A first session with default parameters: fit, predict, score, pickle,
+    # 45 small fits; no output and no warning, with warnings as errors.
+    script = Path(__file__).parent / "scripts" / "quiet_session.py"
+    done = subprocess.run(
+        [sys.executable, "-W", "error", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == "" and done.stderr == ""
