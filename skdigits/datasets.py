@@ -109,9 +109,18 @@ def mnist_path(filename):
     return os.fspath(resources.files("skdigits") / "data" / "mnist" / filename)
 
 
-@functools.lru_cache(maxsize=8)
 def _load_verified(path, sha256):
-    """Read and check one file once per process; callers get copies."""
+    """Read and check one file, once per process while it stays unchanged.
+
+    The cache key holds the file's size and modification time, so a file
+    replaced on disk is read again. Callers get copies.
+    """
+    stat = os.stat(path)
+    return _load_cached(os.fspath(path), stat.st_size, stat.st_mtime_ns, sha256)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(path, size, mtime_ns, sha256):
     raw = _read_bytes(path)
     if sha256 is not None and hashlib.sha256(raw).hexdigest() != sha256:
         raise ValueError(
@@ -129,7 +138,8 @@ def load_mnist(
     """Load the MNIST training or test set.
 
     The bundled files are checked against their SHA-256 when first read in a
-    process; later calls reuse the decoded arrays.
+    process; later calls reuse the decoded arrays while the files are
+    unchanged on disk (same size and modification time).
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """The bundled MNIST loader and the IDX reader."""
 
 import gzip
+import os
 import shutil
 
 import numpy as np
@@ -62,6 +63,24 @@ def test_data_home(tmp_path, gunzip):
     X0, y0 = load_mnist("test", return_X_y=True)
     np.testing.assert_array_equal(X, X0)
     np.testing.assert_array_equal(y, y0)
+
+
+def test_data_home_file_replaced_on_disk(tmp_path):
+    # The same process must see a file that changed, and reject a truncated
+    # replacement by name instead of returning the old content.
+    _copy_split(tmp_path, gunzip=True)
+    labels = tmp_path / "t10k-labels-idx1-ubyte"
+    _, y = load_mnist("test", return_X_y=True, data_home=tmp_path)
+    raw = bytearray(labels.read_bytes())
+    raw[8] = (raw[8] + 1) % 10  # the first label
+    labels.write_bytes(bytes(raw))
+    os.utime(labels, ns=(10**18, 10**18))  # a new modification time
+    _, changed = load_mnist("test", return_X_y=True, data_home=tmp_path)
+    assert changed[0] == (y[0] + 1) % 10
+    np.testing.assert_array_equal(changed[1:], y[1:])
+    labels.write_bytes(bytes(raw[:-10]))
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte is truncated"):
+        load_mnist("test", data_home=tmp_path)
 
 
 def test_data_home_missing_file(tmp_path):
