@@ -9,19 +9,22 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skdigits import _epoch, _reuse, _saving, _training, _tuning
+from skdigits._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    released_custom_gradients,
+)
 from skdigits._quiet import upstream_noise
 from skdigits.callbacks import BestModel, EarlyExit, EpochReport, LearningRateDrop
 
@@ -155,6 +158,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         ``image_shape`` is the shape of 3-D or 4-D input, else None. The
         pair is also the architecture's key for reusing compiled trainers.
         """
+
+    def _build_model(self, n_features, n_classes, seed, image_shape=None):
+        """A new, seeded, uncompiled network for this estimator's parameters."""
+        builder, kwargs = self._model_spec(n_features, n_classes, image_shape)
+        return builder(**kwargs, seed=seed)
 
     def _as_rows(self, X, *, reset):
         """Rows of features from the accepted layouts, and the image shape.
@@ -338,7 +346,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             self._plan = plan
             trainer.load(model, state, self.learning_rate)
             self._train(
-                trainer.model, plan, X, y_idx, sample_weight, val, rules, shuffle_seed
+                trainer, plan, X, y_idx, sample_weight, val, rules, shuffle_seed
             )
             self._optimizer_state = (optimizer.__name__, trainer.store(model))
         finally:
@@ -363,31 +371,23 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
         def build():
             net = builder(**kwargs, seed=0)
-            compile_args = {
-                "optimizer": optimizer(learning_rate=self.learning_rate),
-                "loss": loss,
-                "jit_compile": plan.jit_compile,
-                "steps_per_execution": plan.steps_per_execution,
-            }
+            net_optimizer = optimizer(learning_rate=self.learning_rate)
             if plan.engine == "epoch":
-                net.compile(**compile_args)
-                net.train_step = _epoch.epoch_train_step(net, plan.batch_size, validate)
-                # Build the compiled loss now: Keras would otherwise build it
-                # from the first batch, which the epoch step does not use.
-                probe = np.zeros((1, kwargs["n_features"]), np.float32)
-                net.compute_loss(
-                    y=np.zeros((1, kwargs["n_classes"]), np.float32),
-                    y_pred=net(probe),
+                # The epoch function applies the loss itself (see _epoch).
+                net.compile(optimizer=net_optimizer)
+                train_epoch = _epoch.epoch_function(
+                    net, loss, plan.batch_size, validate, plan.jit_compile
                 )
-            else:
+                return _reuse.Trainer(net, train_epoch)
+            net.compile(
+                optimizer=net_optimizer,
+                loss=loss,
                 # Weighted: Keras's plain `metrics` ignore sample weights.
-                net.compile(
-                    weighted_metrics=[
-                        keras.metrics.CategoricalAccuracy(name="accuracy")
-                    ],
-                    **compile_args,
-                )
-            return net
+                weighted_metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+                jit_compile=plan.jit_compile,
+                steps_per_execution=plan.steps_per_execution,
+            )
+            return _reuse.Trainer(net)
 
         return key, _reuse.acquire(key, build)
 
@@ -469,36 +469,39 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             X_val, y_val, w_val = val
             val = (X_val, self._one_hot(y_val), w_val)
         start = self.n_iter_
-        validation = None
-        if plan.engine == "epoch":
-            dataset = _epoch.epoch_dataset(
-                arrays,
-                val,
-                plan.batch_size,
-                int(seed),
-                range(start, start + plan.epochs),
-            )
-            steps = 1
-        else:
-            dataset = _training.make_dataset(arrays, plan.batch_size, int(seed))
-            steps = plan.steps_per_epoch
-            if val is not None:
-                validation = _training.make_dataset(val, _tuning.PREDICT_CHUNK)
+        epochs = range(start, start + plan.epochs)
         monitor = "accuracy" if val is None else "val_accuracy"
-        ours, early_exit, best = self._rule_callbacks(
-            monitor, rules, start + plan.epochs
-        )
-        with _training.released_custom_gradients(), upstream_noise():
-            history = trainer.fit(
-                dataset,
-                validation_data=validation,
-                initial_epoch=start,
-                epochs=start + plan.epochs,
-                steps_per_epoch=steps,
-                callbacks=ours + self.callbacks_,
-                shuffle=False,  # the datasets shuffle themselves, seeded
-                verbose=1 if self.verbose >= 2 else 0,
-            )
+        ours, early_exit, best = self._rule_callbacks(monitor, rules, epochs.stop)
+        callbacks = ours + self.callbacks_
+        verbose = 1 if self.verbose >= 2 else 0
+        with released_custom_gradients(), upstream_noise():
+            if plan.engine == "epoch":
+                inputs, rows = _epoch.epoch_inputs(arrays, val, plan.batch_size)
+                orders = (_epoch.epoch_order(len(X), rows, seed, e) for e in epochs)
+                history = _epoch.run_epochs(
+                    trainer.model,
+                    trainer.train_epoch,
+                    inputs,
+                    orders,
+                    epochs,
+                    callbacks,
+                    verbose,
+                )
+            else:
+                history = trainer.model.fit(
+                    _training.make_dataset(arrays, plan.batch_size, seed),
+                    validation_data=(
+                        None
+                        if val is None
+                        else _training.make_dataset(val, _tuning.PREDICT_CHUNK)
+                    ),
+                    initial_epoch=start,
+                    epochs=epochs.stop,
+                    steps_per_epoch=plan.steps_per_epoch,
+                    callbacks=callbacks,
+                    shuffle=False,  # the dataset shuffles itself, seeded
+                    verbose=verbose,
+                )
         for cb in self.callbacks_:
             cb.set_model(None)  # keep no reference to the shared trainer
         for key in HISTORY_KEYS:

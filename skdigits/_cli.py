@@ -28,18 +28,13 @@ def _parser():
     train.add_argument(
         "--model", default="cnn", help=f"one of {', '.join(MODELS)} (default: cnn)"
     )
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--optimizer", default="adam")
-    train.add_argument(
-        "--learning-rate",
-        type=float,
-        default=None,
-        help="default: 3e-3 for cnn, 1e-3 for the MLPs",
-    )
-    train.add_argument(
-        "--loss", default="crossentropy", choices=("crossentropy", "mse")
-    )
+    # Unset options keep the estimator's own defaults (the docstrings say
+    # what they are; batch size and epochs adapt to the data).
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--optimizer", default=None)
+    train.add_argument("--learning-rate", type=float, default=None)
+    train.add_argument("--loss", default=None, choices=("crossentropy", "mse"))
     train.add_argument(
         "--output",
         default="skdigits-model.joblib",
@@ -67,18 +62,20 @@ def _parser():
 def _estimator(args):
     from skdigits import KerasCNNClassifier, KerasMLPClassifier
 
-    params = {
+    given = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
         "loss": args.loss,
-        "random_state": args.seed,
-        "checkpoint_path": str(Path(args.output).with_suffix(".keras")),
-        # A progress bar within epochs on a terminal, epoch lines elsewhere.
-        "verbose": 2 if sys.stdout.isatty() else 1,
     }
-    if args.learning_rate is not None:
-        params["learning_rate"] = args.learning_rate
+    params = {name: value for name, value in given.items() if value is not None}
+    params.update(
+        random_state=args.seed,
+        checkpoint_path=str(Path(args.output).with_suffix(".keras")),
+        # A progress bar on a terminal, epoch lines elsewhere.
+        verbose=2 if sys.stdout.isatty() else 1,
+    )
     name = {model.lower(): model for model in MODELS}.get(args.model.lower())
     if name is None:
         raise CLIError(
@@ -103,9 +100,11 @@ def _train(args):
     X_test, y_test = load_mnist("test", return_X_y=True, data_home=args.data_home)
     if args.max_samples is not None:
         X, y = X[: args.max_samples], y[: args.max_samples]
+    params = estimator.get_params()
     print(
-        f"Training {args.model} on {len(X):,} MNIST images "
-        f"(batch {args.batch_size}, {args.optimizer}, up to {args.epochs} epochs)",
+        f"Training {args.model} on {len(X):,} MNIST images (batch "
+        f"{params['batch_size']}, {params['optimizer']}, learning rate "
+        f"{params['learning_rate']:g}, epochs {params['epochs']})",
         flush=True,
     )
     start = time.perf_counter()

@@ -3,10 +3,10 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from skdigits import _training
 from skdigits._base import BaseKerasClassifier
+from skdigits._compat import Interval
 from skdigits._models import CNN_PRESETS, build_cnn, infer_image_shape
 
 
@@ -220,7 +220,7 @@ callbacks_
         self.image_shape_ = kwargs["image_shape"]
 
     def _make_predictor(self):
-        return _training.lazy_logits(self.model_, self.n_features_in_)
+        return _training.graph_logits(self.model_, self.n_features_in_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,16 +4,20 @@ Keras's ``fit`` launches a compiled step per batch (or per few batches),
 builds a new ``tf.data`` iterator each epoch and runs ``evaluate`` for the
 validation data. For a small network those fixed costs are most of the
 time: on load_digits (1,212 rows, batch 32) an epoch took about 60 ms of
-which the arithmetic is a few. Here the training data is one dataset
-element, repeated, and one call of the train step runs a whole epoch:
+which the arithmetic is a few. Here the data are tensors held for the fit,
+and one call of a compiled function runs a whole epoch:
 
 1. the rows are taken in the epoch's order, a permutation drawn by NumPy
    from ``(seed, epoch)`` (drawn outside the compiled step: TensorFlow's
    stateless generators give other numbers under XLA than without);
 2. a ``tf.while_loop`` runs Keras's step on each batch: the compiled loss
    (with any regularisation), ``optimizer.apply``;
-3. the validation rows are scored, so the step's logs hold ``loss``,
+3. the validation rows are scored, so the logs hold ``loss``,
    ``accuracy``, ``val_loss`` and ``val_accuracy`` as Keras's would.
+
+``run_epochs`` calls it once per epoch and drives the callbacks through
+Keras's ``CallbackList``, hook for hook as ``fit`` does, with one "batch"
+per epoch.
 
 The rows are padded to a multiple of the batch size (and to a coarse bucket,
 so that folds of slightly different sizes share a shape): XLA compiles one
@@ -22,6 +26,7 @@ full-size slice, the padding given no weight. A batch's loss is the weighted
 mean over its real rows, as Keras computes it for a short batch.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -53,13 +58,13 @@ def epoch_order(n, rows, seed, epoch):
     return np.concatenate([order, np.arange(n, rows)]).astype(np.int32)
 
 
-def epoch_dataset(train, val, batch_size, seed, epochs):
-    """The dataset of epochs that ``epoch_train_step`` takes.
+def epoch_inputs(train, val, batch_size):
+    """The tensors that ``epoch_function`` takes, and the padded row count.
 
     ``train`` and ``val`` are ``(X, Y, sample_weight)`` arrays (``val`` may be
-    None); ``epochs`` is the range of epoch numbers to train. Each element is
-    the whole (padded) data with its number of real rows, and the epoch's
-    order of the rows: pass ``steps_per_epoch=1``.
+    None). The training rows are padded to ``bucket(n, batch_size)``, the
+    validation rows to ``bucket(n_val, 1)``; each part carries its number of
+    real rows.
     """
     n = len(train[0])
     rows = bucket(n, batch_size)
@@ -67,9 +72,7 @@ def epoch_dataset(train, val, batch_size, seed, epochs):
     if val is not None:
         n_val = len(val[0])
         parts += (*_padded(val, bucket(n_val, 1)), np.int32(n_val))
-    orders = np.stack([epoch_order(n, rows, seed, e) for e in epochs])
-    data = tf.data.Dataset.from_tensors(parts).repeat()
-    return tf.data.Dataset.zip(data, tf.data.Dataset.from_tensor_slices(orders))
+    return tuple(tf.constant(p) for p in parts), rows
 
 
 def _weighted_hits(y, y_pred, weight):
@@ -77,11 +80,25 @@ def _weighted_hits(y, y_pred, weight):
     return tf.reduce_sum(tf.cast(hit, weight.dtype) * weight)
 
 
-def epoch_train_step(model, batch_size, validate):
-    """A ``train_step`` for ``model`` that trains one epoch per call."""
+def epoch_function(model, loss, batch_size, validate, jit_compile):
+    """A compiled function ``(inputs, order) -> logs`` that trains one epoch.
 
-    def train_step(data):
-        parts, order = data
+    ``model`` must be compiled with its optimizer. A batch's loss is
+    ``loss`` (reduced over the batch's rows, as Keras's compiled loss) plus
+    the model's regularisation losses; ``optimizer.apply`` updates the
+    weights. The logs are those Keras's ``fit`` gives: ``loss``,
+    ``accuracy`` (weighted), and with validation ``val_loss`` and
+    ``val_accuracy``.
+    """
+    optimizer = model.optimizer
+
+    def total_loss(y, y_pred, weight):
+        value = loss(y, y_pred, sample_weight=weight)
+        for penalty in model.losses:
+            value += tf.cast(tf.reduce_sum(penalty), value.dtype)
+        return value
+
+    def train_epoch(parts, order):
         x, y, w, n_real = parts[:4]
         n_batches = (n_real + batch_size - 1) // batch_size
 
@@ -96,15 +113,13 @@ def epoch_train_step(model, batch_size, validate):
             scale = tf.cast(batch_size, w.dtype) / tf.cast(real, w.dtype)
             with tf.GradientTape() as tape:
                 y_pred = model(x_b, training=True)
-                loss = model.compute_loss(
-                    x=x_b, y=y_b, y_pred=y_pred, sample_weight=w_b * scale
-                )
-                scaled = model.optimizer.scale_loss(loss)
+                value = total_loss(y_b, y_pred, w_b * scale)
+                scaled = optimizer.scale_loss(value)
             gradients = tape.gradient(scaled, model.trainable_weights)
-            model.optimizer.apply(gradients, model.trainable_weights)
+            optimizer.apply(gradients, model.trainable_weights)
             return (
                 i + 1,
-                loss_sum + loss * tf.cast(real, loss.dtype),
+                loss_sum + value * tf.cast(real, value.dtype),
                 hits + _weighted_hits(y_b, y_pred, w_b),
                 weight_sum + tf.reduce_sum(w_b),
             )
@@ -126,16 +141,40 @@ def epoch_train_step(model, batch_size, validate):
             scale = tf.cast(tf.shape(x_val)[0], w_val.dtype) / tf.cast(
                 n_val, w_val.dtype
             )
-            logs["val_loss"] = model.compute_loss(
-                x=x_val,
-                y=y_val,
-                y_pred=y_pred,
-                sample_weight=w_val * scale,
-                training=False,
-            )
+            logs["val_loss"] = total_loss(y_val, y_pred, w_val * scale)
             logs["val_accuracy"] = tf.math.divide_no_nan(
                 _weighted_hits(y_val, y_pred, w_val), tf.reduce_sum(w_val)
             )
         return logs
 
-    return train_step
+    return tf.function(train_epoch, jit_compile=jit_compile)
+
+
+def run_epochs(model, train_epoch, inputs, orders, epochs, callbacks, verbose=0):
+    """Train ``epochs`` (a range) with ``callbacks``, as Keras's ``fit`` would.
+
+    Each epoch is one batch to the callbacks (``steps=1``); ``orders`` holds
+    each epoch's row order. Returns the ``keras.callbacks.History``.
+    """
+    history = keras.callbacks.History()
+    hooks = keras.callbacks.CallbackList(
+        [*callbacks, history],
+        add_progbar=verbose > 0,
+        model=model,
+        verbose=verbose,
+        epochs=epochs.stop,
+        steps=1,
+    )
+    model.stop_training = False
+    hooks.on_train_begin()
+    logs = {}
+    for epoch, order in zip(epochs, orders, strict=True):
+        hooks.on_epoch_begin(epoch)
+        hooks.on_train_batch_begin(0)
+        logs = {key: float(v) for key, v in train_epoch(inputs, order).items()}
+        hooks.on_train_batch_end(0, dict(logs))
+        hooks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    hooks.on_train_end(logs)
+    return history

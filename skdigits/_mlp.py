@@ -2,10 +2,9 @@
 
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from skdigits import _training
 from skdigits._base import BaseKerasClassifier
+from skdigits._compat import Interval, StrOptions
 from skdigits._models import MLP_PRESETS, build_mlp
 
 

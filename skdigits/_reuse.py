@@ -25,10 +25,15 @@ _idle = collections.OrderedDict()  # key -> list of idle Trainer
 
 
 class Trainer:
-    """A compiled Keras model and the optimizer state it started with."""
+    """A compiled Keras model and the optimizer state it started with.
 
-    def __init__(self, model):
+    ``train_epoch`` is the model's compiled epoch function, where the fit
+    trains through one (see _epoch), else None.
+    """
+
+    def __init__(self, model, train_epoch=None):
         self.model = model
+        self.train_epoch = train_epoch
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         self._initial_optimizer_state = [v.numpy() for v in optimizer.variables]
@@ -68,13 +73,13 @@ def _copy_variables(source, target):
 
 
 def acquire(key, build):
-    """An idle trainer for ``key``, or a new one from ``build()``."""
+    """An idle trainer for ``key``, or the new one that ``build()`` returns."""
     with _lock:
         trainers = _idle.get(key)
         if trainers:
             _idle.move_to_end(key)
             return trainers.pop()
-    return Trainer(build())
+    return build()
 
 
 def release(key, trainer):

@@ -1,6 +1,5 @@
 """Training plumbing shared by the estimators (TensorFlow backend)."""
 
-import contextlib
 import dataclasses
 import math
 import os
@@ -8,6 +7,7 @@ import os
 import keras
 import numpy as np
 import tensorflow as tf
+from scipy.special import expit
 
 from skdigits import _tuning
 
@@ -185,34 +185,6 @@ def shuffled_index_chunks(n_samples, chunk, seed):
     )
 
 
-@contextlib.contextmanager
-def released_custom_gradients():
-    """Forget the custom gradients that TensorFlow registers while tracing.
-
-    Keras's TensorFlow optimizer all-reduces the gradients even under the
-    default strategy, and each trace of that registers a ``CustomGradient-N``
-    entry in TensorFlow's global gradient registry, never removed: it keeps
-    the whole traced graph alive, about 5 MB a fit (keras-team/keras#17458).
-    An entry is only read while the backward pass is traced, so the ones
-    registered during a fit can go once it returns. A no-op where that
-    registry is not found.
-    """
-    try:
-        from tensorflow.python.framework import ops
-
-        registry = ops._gradient_registry._registry
-    except (ImportError, AttributeError):  # pragma: no cover - other TF
-        yield
-        return
-    before = set(registry)
-    try:
-        yield
-    finally:
-        for name in set(registry) - before:
-            if name.startswith("CustomGradient-"):
-                registry.pop(name, None)
-
-
 def optimizer_class(optimizer):
     """The Keras optimizer class that a name or a class stands for."""
     if isinstance(optimizer, str):
@@ -246,6 +218,17 @@ def make_loss(loss, output_activation):
 # -- predicting -----------------------------------------------------------------
 
 
+# NumPy forms of the common hidden activations: the first TensorFlow op of a
+# process costs milliseconds, so a first prediction with these needs none.
+# Other activations run Keras's own function.
+_NUMPY_ACTIVATIONS = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": expit,
+    "tanh": np.tanh,
+}
+
+
 def dense_forward(model):
     """A NumPy float64 forward pass of a stack of Dense layers, up to the logits.
 
@@ -254,31 +237,37 @@ def dense_forward(model):
     loading in a fresh process) costs what every later one does, a fraction
     of a millisecond for one row. float64 keeps a row's result independent of
     the rows predicted with it (float32 matmuls round differently by batch
-    size, by about 1e-7). Hidden activations are Keras's own functions.
+    size, by about 1e-7).
     """
     layers = []
     for layer in model.layers[:-1]:  # the last is the output activation
         kernel, bias = (np.asarray(w, np.float64) for w in layer.get_weights())
-        layers.append((kernel, bias, layer.activation))
-    identity = keras.activations.get("linear")
+        name = keras.activations.serialize(layer.activation)
+        activation = _NUMPY_ACTIVATIONS.get(name)
+        if activation is None:
+            keras_activation = layer.activation
+
+            def activation(x, f=keras_activation):
+                return f(x).numpy()
+
+        layers.append((kernel, bias, activation))
 
     def logits(X):
         X = X.astype(np.float64, copy=False)
         for kernel, bias, activation in layers:
-            X = X @ kernel + bias
-            if activation is not identity:
-                X = activation(X).numpy()
+            X = activation(X @ kernel + bias)
         return X
 
     return logits
 
 
-def lazy_logits(model, n_features):
-    """The logits of ``model`` (all layers but the last), run eagerly at first.
+def graph_logits(model, n_features):
+    """The logits of ``model`` (all layers but the last) as a traced graph.
 
-    A traced graph costs 0.1-0.3 s to build for the CNN and saves a few
-    milliseconds a call; it is traced once ``CNN_EAGER_CALLS`` calls have
-    been made, so a one-off prediction never pays for it.
+    Traced and run once on a blank row here, when a fit or a load ends
+    (0.1-0.3 s for the CNN): TensorFlow prepares its convolution kernels on
+    first use, and Keras's eager layer calls cost about 2 ms each while
+    cold, so without this the caller's first prediction would pay 30-50 ms.
     """
     head = model.layers[:-1]
 
@@ -287,25 +276,19 @@ def lazy_logits(model, n_features):
             x = layer(x, training=False)
         return x
 
-    calls = 0
-    graph = None
-
-    def run(chunk):
-        nonlocal calls, graph
-        calls += 1
-        if graph is None and calls > _tuning.CNN_EAGER_CALLS:
-            graph = tf.function(
-                forward,
-                input_signature=[tf.TensorSpec([None, n_features], tf.float32)],
-            ).get_concrete_function()
-        fn = forward if graph is None else graph
-        return fn(tf.constant(chunk)).numpy()
+    graph = tf.function(
+        forward, input_signature=[tf.TensorSpec([None, n_features], tf.float32)]
+    ).get_concrete_function()
+    graph(tf.zeros((1, n_features)))
 
     def predict(X):
         X = X.astype(np.float32, copy=False)
         chunk = _tuning.PREDICT_CHUNK
-        if len(X) <= chunk:
-            return run(X)
-        return np.concatenate([run(X[i : i + chunk]) for i in range(0, len(X), chunk)])
+        return np.concatenate(
+            [
+                graph(tf.constant(X[i : i + chunk])).numpy()
+                for i in range(0, len(X), chunk)
+            ]
+        )
 
     return predict

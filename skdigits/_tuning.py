@@ -62,7 +62,3 @@ PREFETCH_BATCHES = 8
 # Rows per forward pass at predict and validation time: fastest for the CNN
 # (cache-sized activations), near the best for the MLP.
 PREDICT_CHUNK = 512
-# The CNN predicts eagerly until this many calls, then traces a graph: a
-# trace costs 0.1-0.3 s and saves a few ms a call, so one-off predictions
-# (the first after fit or after loading) never pay for it.
-CNN_EAGER_CALLS = 20

@@ -17,6 +17,7 @@ progress. Epoch numbers in the state of these
 callbacks are 1-based, as Keras prints them.
 """
 
+import inspect
 import math
 import os
 from numbers import Integral, Real
@@ -50,7 +51,18 @@ def _finite_loss(logs):
     return loss is not None and math.isfinite(float(loss))
 
 
-class _AccuracyMonitor(keras.callbacks.Callback):
+class _Repr:
+    """A repr of the constructor's arguments, as scikit-learn estimators have."""
+
+    def __repr__(self):
+        names = inspect.signature(type(self).__init__).parameters
+        args = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in names if name != "self"
+        )
+        return f"{type(self).__name__}({args})"
+
+
+class _AccuracyMonitor(_Repr, keras.callbacks.Callback):
     """Reads the monitored accuracy and tracks strict improvement."""
 
     def __init__(self, monitor, verbose):
@@ -328,7 +340,7 @@ class BestModel(_AccuracyMonitor):
         return self.best_ if self.best_epoch_ is not None else np.nan
 
 
-class EpochReport(keras.callbacks.Callback):
+class EpochReport(_Repr, keras.callbacks.Callback):
     """One line per epoch in the model zoo's spirit, then why training stopped.
 
     It reads the state of the rule callbacks it is given (which must come

@@ -33,7 +33,7 @@ def preprocess_digit(image):
     >>> from skdigits.images import preprocess_digit
     >>> picture = np.full((90, 60), 255.0)  # dark stroke on white paper
     >>> picture[10:80, 25:35] = 0
-    >>> preprocess_digit(picture).reshape(28, 28)[14, 14]
+    >>> float(preprocess_digit(picture).reshape(28, 28)[14, 14])
     1.0
     """
     from PIL import Image

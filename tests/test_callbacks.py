@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from skdigits import KerasMLPClassifier
 from skdigits.callbacks import BestModel, EarlyExit, LearningRateDrop
 
 
@@ -210,3 +211,19 @@ def test_rules_on_a_real_keras_fit():
     assert exit_rule.stop_reason_ == "target_accuracy"
     assert history.history["accuracy"][-1] >= 0.9
     assert len(history.history["learning_rate"]) == len(history.epoch)
+
+
+def test_reprs_show_the_parameters():
+    assert repr(LearningRateDrop(patience=2)) == (
+        "LearningRateDrop(monitor='val_accuracy', patience=2, factor=0.1, "
+        "min_lr=1e-06, verbose=0)"
+    )
+    assert repr(EarlyExit(target=None)) == (
+        "EarlyExit(monitor='val_accuracy', target=None, patience=10, verbose=0)"
+    )
+    assert repr(BestModel(filepath="b.keras")) == (
+        "BestModel(monitor='val_accuracy', filepath='b.keras', restore=True, verbose=0)"
+    )
+    # In an estimator's repr, a callback reads as what it is.
+    est = KerasMLPClassifier(callbacks=[EarlyExit(patience=3)])
+    assert "callbacks=[EarlyExit(monitor='val_accuracy'" in repr(est)

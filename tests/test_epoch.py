@@ -21,18 +21,6 @@ def _order(n, seed, epoch):
     return _epoch.epoch_order(n, n, seed, epoch)
 
 
-def _compiled(seed_weights_from, validate, batch_size, jit):
-    model = build_mlp(8, 3, hidden_layer_sizes=(5,), l2=0.01, seed=0)
-    model.set_weights(seed_weights_from.get_weights())
-    model.compile(
-        optimizer=keras.optimizers.Adam(0.01),
-        loss=keras.losses.CategoricalCrossentropy(),
-        jit_compile=jit,
-    )
-    model.train_step = _epoch.epoch_train_step(model, batch_size, validate)
-    return model
-
-
 @pytest.mark.parametrize("jit", [False, True], ids=["graph", "xla"])
 @pytest.mark.parametrize("batch_size", [4, 10, 23])
 def test_epoch_step_equals_keras_batches(batch_size, jit):
@@ -44,13 +32,15 @@ def test_epoch_step_equals_keras_batches(batch_size, jit):
     X_val, Y_val = X[:7], Y[:7]
     w_val = np.ones(7, np.float32)
     start = build_mlp(8, 3, hidden_layer_sizes=(5,), l2=0.01, seed=0)
-    ours = _compiled(start, True, batch_size, jit)
-    dataset = _epoch.epoch_dataset(
-        (X, Y, w), (X_val, Y_val, w_val), batch_size, seed=5, epochs=range(2)
+    ours = build_mlp(8, 3, hidden_layer_sizes=(5,), l2=0.01, seed=0)
+    ours.set_weights(start.get_weights())
+    ours.compile(optimizer=keras.optimizers.Adam(0.01))
+    train_epoch = _epoch.epoch_function(
+        ours, keras.losses.CategoricalCrossentropy(), batch_size, True, jit
     )
-    logs = ours.fit(
-        dataset, epochs=2, steps_per_epoch=1, shuffle=False, verbose=0
-    ).history
+    inputs, rows = _epoch.epoch_inputs((X, Y, w), (X_val, Y_val, w_val), batch_size)
+    orders = [_epoch.epoch_order(23, rows, 5, e) for e in range(2)]
+    logs = _epoch.run_epochs(ours, train_epoch, inputs, orders, range(2), []).history
 
     keras_model = build_mlp(8, 3, hidden_layer_sizes=(5,), l2=0.01, seed=0)
     keras_model.set_weights(start.get_weights())

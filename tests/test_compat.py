@@ -1,0 +1,58 @@
+"""The private upstream names in skdigits._compat still exist and still work."""
+
+import warnings
+from numbers import Real
+
+import numpy as np
+import pytest
+
+from skdigits import KerasCNNClassifier, KerasMLPClassifier, _compat
+
+
+def test_gradient_registry_is_found():
+    registry = _compat._gradient_registry()
+    assert registry is not None and hasattr(registry, "pop")
+
+
+@pytest.mark.parametrize("Estimator", [KerasMLPClassifier, KerasCNNClassifier])
+def test_fits_leave_the_gradient_registry_as_they_found_it(Estimator, digits):
+    # Each fit that traces registers CustomGradient entries; left there they
+    # keep every traced graph alive (keras-team/keras#17458).
+    X, _, y, _ = digits
+    registry = _compat._gradient_registry()
+    Estimator(epochs=1, random_state=0).fit(X[:200], y[:200])  # warm up
+    before = set(registry)
+    # A new architecture: new traces, new entries, which must go again.
+    Estimator(epochs=1, random_state=0, **_other_architecture(Estimator)).fit(
+        X[:200], y[:200]
+    )
+    assert set(registry) == before
+
+
+def _other_architecture(Estimator):
+    if Estimator is KerasMLPClassifier:
+        return {"hidden_layer_sizes": (7,)}
+    return {"filters": (3, 5)}
+
+
+def test_missing_registry_warns_once(monkeypatch):
+    monkeypatch.setattr(_compat, "_gradient_registry", lambda: None)
+    monkeypatch.setattr(_compat, "_warned", False)
+    with pytest.warns(RuntimeWarning, match="gradient registry"):
+        with _compat.released_custom_gradients():
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with _compat.released_custom_gradients():
+            pass
+
+
+def test_sklearn_helpers_behave():
+    weights = _compat._check_sample_weight(None, np.zeros((3, 2)))
+    np.testing.assert_array_equal(weights, np.ones(3))
+    with pytest.raises(ValueError, match="(?i)negative"):
+        _compat._check_sample_weight(
+            np.array([1.0, -1.0, 1.0]), np.zeros((3, 2)), ensure_non_negative=True
+        )
+    assert _compat.Interval(Real, 0, 1, closed="neither").is_satisfied_by(0.5)
+    assert _compat.StrOptions({"auto"}).is_satisfied_by("auto")
