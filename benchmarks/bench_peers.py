@@ -68,6 +68,7 @@ def search_seconds(estimator, grid, X, y):
 def ours_2lr(batch_size, epochs):
     return KerasMLPClassifier(
         **MLP_PRESETS["2LR"],
+        learning_rate=1e-3,  # MLPClassifier's learning_rate_init
         batch_size=batch_size,
         epochs=epochs,
         random_state=0,

@@ -1,0 +1,397 @@
+"""Small data and short fits: what a scikit-learn user runs first.
+
+Measured side by side in one run on this machine, against scikit-learn's
+``MLPClassifier`` with its defaults:
+
+- a default fit on ``load_digits`` (stratified 75/25 splits), seconds and
+  test accuracy, the two alternating split by split; the first fit in the
+  process (tracing and XLA compilation) is reported on its own row;
+- a 1-epoch MLP fit on ``load_digits`` in a warm process, against raw Keras
+  (``Sequential.fit`` of one epoch on a new model of the same layers) and
+  ``MLPClassifier(max_iter=1)``;
+- ``GridSearchCV`` of 6 candidates x 3 folds on ``load_digits``, each in a
+  fresh process (imports and data loading not timed);
+- a 2-epoch fit of the 2LR MLP on MNIST (batch 128, rate 1e-3, no hold-out),
+  the first in the process and a second one;
+- the first ``predict_proba`` of one row after ``fit``, and after unpickling
+  in a fresh process, then the steady (median) figure;
+- resident memory over 50 default fits in one process.
+
+Writes ``bench_small.md`` and ``bench_small.json`` to ``--out``; ``--quick``
+shrinks every workload for a smoke run.
+
+    python benchmarks/bench_small.py [--quick] [--out bench-results]
+"""
+
+import argparse
+import json
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _report import write_report
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+from skdigits import MLP_PRESETS, KerasCNNClassifier, KerasMLPClassifier
+from skdigits.datasets import load_mnist
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def digits_split(seed):
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.25, random_state=seed, stratify=y)
+
+
+def quiet_sklearn(fn):
+    """MLPClassifier warns when it stops at max_iter; that is its default."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fn()
+
+
+def default_fits(seeds):
+    """Per split: (our seconds, our accuracy, sklearn seconds, accuracy)."""
+    results = []
+    for i, seed in enumerate(seeds):
+        X, X_test, y, y_test = digits_split(seed)
+        makers = {
+            "ours": KerasMLPClassifier(random_state=seed),
+            "peer": MLPClassifier(random_state=seed),
+        }
+        runs = {}
+        # Alternate who goes first, so a slow stretch hits both alike.
+        for name in ("ours", "peer")[:: 1 if i % 2 else -1]:
+            est = makers[name]
+            start = time.perf_counter()
+            quiet_sklearn(lambda e=est, X=X, y=y: e.fit(X, y))
+            seconds = time.perf_counter() - start
+            runs[name] = (seconds, est.score(X_test, y_test))
+        results.append((*runs["ours"], *runs["peer"]))
+    return results
+
+
+def one_epoch_fits(repeat):
+    """Median seconds of a 1-epoch fit: ours, raw Keras, MLPClassifier."""
+    X, _, y, _ = digits_split(0)
+    Y = np.eye(10, dtype=np.float32)[y]
+    est = KerasMLPClassifier(epochs=1, random_state=0)
+    ours, raw, peer = [], [], []
+    for i in range(repeat + 1):
+        o, _ = timed(lambda i=i: est.set_params(random_state=i).fit(X, y))
+
+        def keras_fit():
+            model = est._build_model(X.shape[1], 10, 0)
+            model.compile(optimizer="adam", loss="categorical_crossentropy")
+            model.fit(X, Y, batch_size=128, epochs=1, verbose=0)
+
+        r, _ = timed(keras_fit)
+        p, _ = timed(lambda: quiet_sklearn(lambda: MLPClassifier(max_iter=1).fit(X, y)))
+        if i:  # the first round warms the process up
+            ours.append(o), raw.append(r), peer.append(p)
+    return statistics.median(ours), statistics.median(raw), statistics.median(peer)
+
+
+SEARCH_CHILD = """
+import json, sys, time, warnings
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier
+from skdigits import KerasMLPClassifier
+
+X, y = load_digits(return_X_y=True)
+X = X / 16
+sizes = [(64,), (128,), (256,)]
+if sys.argv[1] == "skdigits":
+    est = KerasMLPClassifier(random_state=0)
+    grid = {"hidden_layer_sizes": sizes, "learning_rate": [1e-3, 5e-3]}
+else:
+    est = MLPClassifier(random_state=0)
+    grid = {"hidden_layer_sizes": sizes, "learning_rate_init": [1e-3, 5e-3]}
+warnings.simplefilter("ignore", ConvergenceWarning)
+start = time.perf_counter()
+search = GridSearchCV(est, grid, cv=3).fit(X, y)
+print(json.dumps([time.perf_counter() - start, search.best_score_]))
+"""
+
+
+def search_in_fresh_process(which):
+    out = subprocess.run(
+        [sys.executable, "-c", SEARCH_CHILD, which],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def two_epoch_2lr(n):
+    """Seconds of two 2-epoch fits each (first in process, then again)."""
+    X, y = load_mnist(return_X_y=True)
+    X, y = X[:n], y[:n]
+    common = {"random_state": 0}
+    ours = KerasMLPClassifier(
+        **MLP_PRESETS["2LR"],
+        learning_rate=1e-3,
+        batch_size=128,
+        epochs=2,
+        validation_fraction=0,
+        lr_patience=None,
+        patience=None,
+        **common,
+    )
+    peer = MLPClassifier(
+        hidden_layer_sizes=(32,),
+        batch_size=128,
+        max_iter=2,
+        tol=0,
+        n_iter_no_change=10**9,
+        **common,
+    )
+    ours_times = [timed(lambda: ours.fit(X, y))[0] for _ in range(2)]
+    peer_times = [timed(lambda: quiet_sklearn(lambda: peer.fit(X, y)))[0]]
+    peer_times.append(timed(lambda: quiet_sklearn(lambda: peer.fit(X, y)))[0])
+    return ours_times, peer_times
+
+
+LOAD_CHILD = """
+import pickle, statistics, sys, time
+import numpy as np
+with open(sys.argv[1], "rb") as f:
+    est = pickle.load(f)
+x = np.load(sys.argv[2])
+times = []
+for _ in range(51):
+    start = time.perf_counter()
+    est.predict_proba(x)
+    times.append(time.perf_counter() - start)
+print(times[0], statistics.median(times[1:]))
+"""
+
+
+def first_predictions(Estimator, repeat=50):
+    """(first after fit, steady, first after unpickling in a fresh process,
+    steady there), in ms, for one row."""
+    X, X_test, y, _ = digits_split(0)
+    est = quiet_sklearn(lambda: Estimator(random_state=0).fit(X, y))
+    row = X_test[:1]
+    first, _ = timed(lambda: est.predict_proba(row))
+    steady = statistics.median(
+        timed(lambda: est.predict_proba(row))[0] for _ in range(repeat)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path, x = Path(folder) / "est.pkl", Path(folder) / "x.npy"
+        path.write_bytes(pickle.dumps(est))
+        np.save(x, row)
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD_CHILD, str(path), str(x)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        ).stdout.split()
+    return first * 1e3, steady * 1e3, float(out[0]) * 1e3, float(out[1]) * 1e3
+
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def memory_over_fits(n_fits):
+    X, _, y, _ = digits_split(0)
+    sizes = []
+    for i in range(n_fits):
+        KerasMLPClassifier(random_state=i).fit(X[:500], y[:500])
+        sizes.append(rss_mib())
+    return sizes
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small workloads")
+    parser.add_argument("--out", default="bench-results", help="output folder")
+    args = parser.parse_args(argv)
+    q = args.quick
+    rows = []
+
+    def add(work, ours, peer_name, peer, unit, target="", **extra):
+        row = {
+            "work": work,
+            "skdigits": ours,
+            "peer": peer_name,
+            "peer figure": peer,
+            "unit": unit,
+            "ratio": ours / peer if peer else float("nan"),
+            "target": target,
+            **extra,
+        }
+        rows.append(row)
+        print(row, flush=True)
+
+    # The first fit in the process traces and compiles: on its own row.
+    X, X_test, y, y_test = digits_split(0)
+    first, _ = timed(lambda: KerasMLPClassifier(random_state=0).fit(X, y))
+    peer_first, _ = timed(
+        lambda: quiet_sklearn(lambda: MLPClassifier(random_state=0).fit(X, y))
+    )
+    add(
+        "load_digits, default fit, the first in a process (tracing, compiling)",
+        first,
+        "MLPClassifier()",
+        peer_first,
+        "s",
+    )
+    seeds = range(2) if q else range(5)
+    fits = default_fits(seeds)
+    add(
+        f"load_digits, default fit, mean of {len(fits)} splits (warm process)",
+        statistics.fmean(f[0] for f in fits),
+        "MLPClassifier()",
+        statistics.fmean(f[2] for f in fits),
+        "s",
+        "ratio <= 1.0",
+        splits=fits,
+    )
+    add(
+        f"load_digits, default fit, mean test accuracy of {len(fits)} splits",
+        statistics.fmean(f[1] for f in fits),
+        "MLPClassifier()",
+        statistics.fmean(f[3] for f in fits),
+        "accuracy",
+        "ratio >= 1.0",
+    )
+
+    ours, raw, peer = one_epoch_fits(3 if q else 10)
+    add(
+        "load_digits, 1-epoch MLP fit (warm process), median",
+        ours,
+        "MLPClassifier(max_iter=1)",
+        peer,
+        "s",
+        "<= 0.15 s",
+        raw_keras=raw,
+    )
+    add("load_digits, 1-epoch MLP fit: raw Keras fit", ours, "raw Keras", raw, "s")
+
+    ours_search, ours_score = search_in_fresh_process("skdigits")
+    peer_search, peer_score = search_in_fresh_process("sklearn")
+    add(
+        "load_digits, GridSearchCV 6 candidates x 3 folds (fresh process)",
+        ours_search,
+        "MLPClassifier()",
+        peer_search,
+        "s",
+        "ratio <= 1.0",
+        best_score=ours_score,
+        peer_best_score=peer_score,
+    )
+    add(
+        "load_digits, that search's best cross-validated accuracy",
+        ours_score,
+        "MLPClassifier()",
+        peer_score,
+        "accuracy",
+    )
+
+    n = 12_000 if q else 60_000
+    ours_2lr, peer_2lr = two_epoch_2lr(n)
+    add(
+        f"2LR MLP, 2-epoch fit on {n:,} MNIST rows, the first in the process",
+        ours_2lr[0],
+        "MLPClassifier",
+        peer_2lr[0],
+        "s",
+    )
+    add(
+        f"2LR MLP, 2-epoch fit on {n:,} MNIST rows, again",
+        ours_2lr[1],
+        "MLPClassifier",
+        peer_2lr[1],
+        "s",
+        "ratio <= 1.0",
+    )
+
+    # scikit-learn's first validate_data in a process discovers narwhals's
+    # plugins (several ms); MLPClassifier, measured alike, pays it too.
+    peer_figures = first_predictions(MLPClassifier)
+    for Estimator, limits in (
+        (KerasMLPClassifier, ("<= 5 ms", "< 1 ms")),
+        (KerasCNNClassifier, ("<= 20 ms", "< 2 ms")),
+    ):
+        name = Estimator.__name__
+        after_fit, steady, after_load, steady_load = first_predictions(Estimator)
+        peer_after_load = peer_figures[2]
+        add(
+            f"{name}: first 1-row predict_proba after fit",
+            after_fit,
+            "",
+            0,
+            "ms",
+            limits[0],
+        )
+        add(
+            f"{name}: later 1-row predict_proba (median)",
+            steady,
+            "",
+            0,
+            "ms",
+            limits[1],
+        )
+        add(
+            f"{name}: first 1-row predict_proba after unpickling, fresh process",
+            after_load,
+            "MLPClassifier()",
+            peer_after_load,
+            "ms",
+            limits[0],
+        )
+        add(f"{name}: later calls there (median)", steady_load, "", 0, "ms", limits[1])
+
+    n_fits = 20 if q else 50
+    sizes = memory_over_fits(n_fits)
+    add(
+        f"RSS growth from fit 10 to fit {n_fits} (default MLP, 500 rows)",
+        sizes[-1] - sizes[9],
+        "",
+        0,
+        "MiB",
+        "flat",
+        rss=sizes,
+    )
+
+    write_report(
+        args.out,
+        "bench_small",
+        rows,
+        [
+            ("work", lambda r: r["work"]),
+            ("skdigits", lambda r: f"{r['skdigits']:.4g}"),
+            ("peer", lambda r: r["peer"]),
+            ("peer figure", lambda r: f"{r['peer figure']:.4g}" if r["peer"] else ""),
+            ("unit", lambda r: r["unit"]),
+            ("ratio", lambda r: f"{r['ratio']:.2f}" if r["peer"] else ""),
+            ("target", lambda r: r["target"]),
+        ],
+        quick=q,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
