@@ -1,9 +1,11 @@
-"""The Flux model-zoo CNN on MNIST, through KerasCNNClassifier.
+"""The Flux model-zoo CNN on MNIST, through KerasCNNClassifier.from_preset("zoo").
 
 Three 3x3 convolution + 2x2 max-pooling blocks (16, 32, 32 filters), then a
-softmax layer; Adam at 3e-3, batch 128, Gaussian input noise, and the zoo's
-training rules: drop the learning rate after 5 epochs without improvement,
-stop at 99.9% or after 10 flat epochs, keep the best model.
+softmax layer; Adam at 3e-3, batch 128, Gaussian input noise, a 10%
+validation hold-out, and the zoo's training rules: drop the learning rate
+by 10x after 5 epochs without improvement, stop at 99.9% validation
+accuracy or after 10 flat epochs, keep the best model. (The estimator's
+defaults add batch normalisation and random shifts, for about 99.4%.)
 
     python examples/cnn_model_zoo.py [--quick] [--output mnist_conv.keras]
 """
@@ -25,7 +27,10 @@ def main(argv=None):
     X_test, y_test = load_mnist("test", return_X_y=True)
     if args.quick:
         X, y = X[:5_000], y[:5_000]
-    clf = KerasCNNClassifier(
+    clf = KerasCNNClassifier.from_preset(
+        "zoo",
+        validation_fraction=0.1,
+        target_accuracy=0.999,
         epochs=2 if args.quick else 20,
         checkpoint_path=args.output,
         random_state=0,

@@ -25,6 +25,8 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 
+from skdigits._quiet import upstream_noise
+
 __all__ = ["BestModel", "EarlyExit", "EpochReport", "LearningRateDrop"]
 
 # A tie in accuracy counts as progress only if the loss fell by more than
@@ -325,7 +327,8 @@ class BestModel(_AccuracyMonitor):
             folder = os.path.dirname(os.fspath(self.filepath))
             if folder:
                 os.makedirs(folder, exist_ok=True)
-            self.model.save(self.filepath)
+            with upstream_noise():
+                self.model.save(self.filepath)
             message += f", saved to {os.fspath(self.filepath)}"
         self._say(message)
 

@@ -39,7 +39,7 @@ def run(callback, model, accuracies, losses=None):
 
 
 def lr(model):
-    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    return float(model.optimizer.learning_rate.numpy())
 
 
 class TestLearningRateDrop:

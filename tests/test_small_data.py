@@ -93,6 +93,7 @@ def test_partial_fit_carries_on_the_optimizer(digits):
     assert int(est._optimizer_state[1][0]) == steps + 3
 
 
+@pytest.mark.slow  # 45 fits: about a minute
 def test_quiet_session():
     # A first session with default parameters: fit, predict, score, pickle,
     # 45 small fits; no output and no warning, with warnings as errors.
