@@ -48,8 +48,11 @@ def _encode(encoder, y):
 class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     """Base class of the Keras digit classifiers; do not use it directly.
 
-    Subclasses build the Keras model (``_build_model``) and may reshape their
-    input (``_as_rows``); everything else is shared.
+    Subclasses name the network to build (``_model_spec``), how to predict
+    (``_make_predictor``) and how they train (``_engine``), and may reshape
+    their input (``_as_rows``). Everything else is shared: validation, the
+    fit plan (``_training.make_plan``), training a cached compiled trainer
+    (``_reuse``) under the training rules, and pickling.
     """
 
     _parameter_constraints: dict = {

@@ -1,4 +1,4 @@
-"""The convolutional-network estimator (the Flux model-zoo CNN)."""
+"""The convolutional-network estimator (the Flux model-zoo CNN is a preset)."""
 
 from numbers import Integral, Real
 
@@ -11,12 +11,13 @@ from skdigits._models import CNN_PRESETS, build_cnn, infer_image_shape
 
 
 class KerasCNNClassifier(BaseKerasClassifier):
-    """The Flux model-zoo convolutional network as a scikit-learn classifier.
+    """A convolutional network for digits as a scikit-learn classifier.
 
-    Three blocks of 3x3 convolution (16, 32, 32 filters, relu) and 2x2
-    max-pooling, then a softmax ``Dense`` layer; Gaussian input noise during
-    training. By default each convolution is batch-normalised, the training
-    images are shifted at random by up to 10%, and the learning rate drops
+    The Flux model zoo's network, strengthened: three blocks of 3x3
+    convolution (16, 32, 32 filters, relu) and 2x2 max-pooling, then a
+    softmax ``Dense`` layer; Gaussian input noise during training. By
+    default each convolution is batch-normalised, the training images are
+    shifted at random by up to 10%, and the learning rate drops
     by 0.3x after 3 epochs without improvement: on MNIST, in 20 epochs, the
     model zoo's network and recipe reach about 99.2%, these defaults
     99.3-99.4%. ``from_preset("zoo")`` gives the model zoo's network and
@@ -100,6 +101,14 @@ callbacks_
     See Also
     --------
     KerasMLPClassifier : Multilayer perceptrons.
+
+    Notes
+    -----
+    The defaults adapt to the size of the data as
+    :class:`KerasMLPClassifier`'s do. On scikit-learn's ``load_digits``
+    (8x8 images) they reach about 99% test accuracy; on all of MNIST they
+    give the schedule above: batches of 128, at most 20 epochs, a 10%
+    hold-out to monitor.
 
     Examples
     --------
