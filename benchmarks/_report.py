@@ -18,6 +18,20 @@ def machine():
     )
 
 
+def peer_row(work, ours, peer_name, peer, unit, target="", **extra):
+    """A table row comparing our figure with a peer's (``peer`` 0: none)."""
+    return {
+        "work": work,
+        "skdigits": ours,
+        "peer": peer_name,
+        "peer figure": peer,
+        "unit": unit,
+        "ratio": ours / peer if peer else float("nan"),
+        "target": target,
+        **extra,
+    }
+
+
 def write_report(out, name, rows, columns, *, quick):
     """Write ``out/name.json`` and ``out/name.md`` and print the table.
 

@@ -26,7 +26,7 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _report import write_report  # noqa: E402
+from _report import peer_row, write_report  # noqa: E402
 from bench_core import EpochTimer, SciKerasClassifier, steady  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -176,18 +176,9 @@ def main(argv=None):
     X, y = load_mnist(return_X_y=True)
     rows = []
 
-    def add(work, ours, peer_name, peer, unit, target=None):
-        row = {
-            "work": work,
-            "skdigits": ours,
-            "peer": peer_name,
-            "peer figure": peer,
-            "unit": unit,
-            "ratio": ours / peer if peer else float("nan"),
-            "target": target,
-        }
-        rows.append(row)
-        print(row, flush=True)
+    def add(*args, **kwargs):
+        rows.append(peer_row(*args, **kwargs))
+        print(rows[-1], flush=True)
 
     n = 12_000 if q else 60_000
     add(

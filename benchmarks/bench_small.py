@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _report import write_report
+from _report import peer_row, write_report
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -230,19 +230,9 @@ def main(argv=None):
     q = args.quick
     rows = []
 
-    def add(work, ours, peer_name, peer, unit, target="", **extra):
-        row = {
-            "work": work,
-            "skdigits": ours,
-            "peer": peer_name,
-            "peer figure": peer,
-            "unit": unit,
-            "ratio": ours / peer if peer else float("nan"),
-            "target": target,
-            **extra,
-        }
-        rows.append(row)
-        print(row, flush=True)
+    def add(*args, **kwargs):
+        rows.append(peer_row(*args, **kwargs))
+        print(rows[-1], flush=True)
 
     # The first fit in the process traces and compiles: on its own row.
     X, X_test, y, y_test = digits_split(0)
