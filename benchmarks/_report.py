@@ -32,6 +32,18 @@ def peer_row(work, ours, peer_name, peer, unit, target="", **extra):
     }
 
 
+# The columns of a table of peer_row rows.
+PEER_COLUMNS = [
+    ("work", lambda r: r["work"]),
+    ("skdigits", lambda r: f"{r['skdigits']:.4g}"),
+    ("peer", lambda r: r["peer"]),
+    ("peer figure", lambda r: f"{r['peer figure']:.4g}" if r["peer"] else ""),
+    ("unit", lambda r: r["unit"]),
+    ("ratio", lambda r: f"{r['ratio']:.2f}" if r["peer"] else ""),
+    ("target", lambda r: r["target"] or ""),
+]
+
+
 def write_report(out, name, rows, columns, *, quick):
     """Write ``out/name.json`` and ``out/name.md`` and print the table.
 

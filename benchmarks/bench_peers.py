@@ -26,7 +26,7 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _report import peer_row, write_report  # noqa: E402
+from _report import PEER_COLUMNS, peer_row, write_report  # noqa: E402
 from bench_core import EpochTimer, SciKerasClassifier, steady  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -292,15 +292,7 @@ def main(argv=None):
         args.out,
         "bench_peers",
         rows,
-        [
-            ("work", lambda r: r["work"]),
-            ("skdigits", lambda r: f"{r['skdigits']:.3f}"),
-            ("peer", lambda r: r["peer"]),
-            ("peer figure", lambda r: f"{r['peer figure']:.3f}"),
-            ("unit", lambda r: r["unit"]),
-            ("ratio", lambda r: f"{r['ratio']:.2f}"),
-            ("target", lambda r: r["target"] or ""),
-        ],
+        PEER_COLUMNS,
         quick=q,
     )
     return 0

@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _report import peer_row, write_report
+from _report import PEER_COLUMNS, peer_row, write_report
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -369,15 +369,7 @@ def main(argv=None):
         args.out,
         "bench_small",
         rows,
-        [
-            ("work", lambda r: r["work"]),
-            ("skdigits", lambda r: f"{r['skdigits']:.4g}"),
-            ("peer", lambda r: r["peer"]),
-            ("peer figure", lambda r: f"{r['peer figure']:.4g}" if r["peer"] else ""),
-            ("unit", lambda r: r["unit"]),
-            ("ratio", lambda r: f"{r['ratio']:.2f}" if r["peer"] else ""),
-            ("target", lambda r: r["target"]),
-        ],
+        PEER_COLUMNS,
         quick=q,
     )
     return 0
