@@ -294,3 +294,34 @@ def test_many_fits_do_not_grow_memory(small):
     # Leaked graphs would add ~7,000 objects and ~5 MB per fit.
     assert len(gc.get_objects()) - objects_before < 20_000
     assert _rss_mb() - rss_before < 100
+
+
+@pytest.mark.parametrize("name", ["fitted_mlp", "fitted_cnn"])
+def test_skops_round_trip(name, request, digits):
+    # The network travels as Keras's own .keras bytes, so skops sees plain
+    # data and a few skdigits types to trust.
+    sio = pytest.importorskip("skops.io")
+    est = request.getfixturevalue(name)
+    _, X_test, _, _ = digits
+    data = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert all(t.startswith(("skdigits.", "keras.")) for t in untrusted), untrusted
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), est.predict_proba(X_test)
+    )
+
+
+@pytest.mark.parametrize("name", ["fitted_mlp", "fitted_cnn"])
+def test_mlflow_round_trip(name, request, digits, tmp_path):
+    # MLflow's default sklearn format is skops: third-party types are named.
+    sio = pytest.importorskip("skops.io")
+    mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
+    est = request.getfixturevalue(name)
+    _, X_test, _, _ = digits
+    trusted = sio.get_untrusted_types(data=sio.dumps(est))
+    mlflow_sklearn.save_model(est, tmp_path / "model", skops_trusted_types=trusted)
+    loaded = mlflow_sklearn.load_model(str(tmp_path / "model"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), est.predict_proba(X_test)
+    )
