@@ -1,5 +1,7 @@
 """A hyperparameter search on Dask gives the n_jobs=1 result (slow: CI)."""
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
@@ -7,8 +9,20 @@ from sklearn.model_selection import GridSearchCV
 from skdigits import KerasMLPClassifier
 
 
+@pytest.fixture
+def restored_environ():
+    """Put os.environ back after the test: starting a LocalCluster sets
+    OMP_NUM_THREADS=1 (and MKL's) in this process for its workers, which
+    every later subprocess of the test run would inherit (one TensorFlow
+    thread there, two here: floats rounded differently)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.mark.slow
-def test_grid_search_on_local_dask_cluster(digits):
+def test_grid_search_on_local_dask_cluster(digits, restored_environ):
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_config
 
