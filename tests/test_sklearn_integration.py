@@ -99,8 +99,7 @@ def test_user_callbacks_survive_clone_and_pickle(small):
 # -- searches and meta-estimators -------------------------------------------
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_grid_search(n_jobs, small):
+def _grid_search(n_jobs, small):
     X, X_test, y, y_test = small
     search = GridSearchCV(
         make_pipeline(StandardScaler(), quick_mlp()),
@@ -108,18 +107,23 @@ def test_grid_search(n_jobs, small):
         cv=2,
         n_jobs=n_jobs,
     )
-    search.fit(X, y)
+    return search.fit(X, y)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search(n_jobs, small):
+    _, X_test, _, y_test = small
+    search = _grid_search(n_jobs, small)
     assert search.best_params_["kerasmlpclassifier__hidden_layer_sizes"] in [
         (8,),
         (32,),
     ]
     assert search.score(X_test, y_test) > 0.6
-    return search.cv_results_["mean_test_score"]
 
 
 def test_grid_search_parallel_equals_serial(small):
-    serial = test_grid_search(1, small)
-    parallel = test_grid_search(2, small)
+    serial = _grid_search(1, small).cv_results_["mean_test_score"]
+    parallel = _grid_search(2, small).cv_results_["mean_test_score"]
     np.testing.assert_allclose(parallel, serial)
 
 
