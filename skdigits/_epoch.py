@@ -10,8 +10,8 @@ and one call of a compiled function runs a whole epoch:
 1. the rows are taken in the epoch's order, a permutation drawn by NumPy
    from ``(seed, epoch)`` (drawn outside the compiled step: TensorFlow's
    stateless generators give other numbers under XLA than without);
-2. a ``tf.while_loop`` runs Keras's step on each batch: the compiled loss
-   (with any regularisation), ``optimizer.apply``;
+2. a ``tf.while_loop`` runs a training step on each batch: the loss (with
+   any regularisation), ``optimizer.apply``;
 3. the validation rows are scored, so the logs hold ``loss``,
    ``accuracy``, ``val_loss`` and ``val_accuracy`` as Keras's would.
 

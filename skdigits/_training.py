@@ -265,7 +265,7 @@ def graph_logits(model, n_features):
     """The logits of ``model`` (all layers but the last) as a traced graph.
 
     Traced and run once on a blank row here, when a fit or a load ends
-    (0.1-0.3 s for the CNN): TensorFlow prepares its convolution kernels on
+    (about 0.1 s for the CNN): TensorFlow prepares its convolution kernels on
     first use, and Keras's eager layer calls cost about 2 ms each while
     cold, so without this the caller's first prediction would pay 30-50 ms.
     """
@@ -284,6 +284,8 @@ def graph_logits(model, n_features):
     def predict(X):
         X = X.astype(np.float32, copy=False)
         chunk = _tuning.PREDICT_CHUNK
+        if len(X) <= chunk:  # no copy for the usual small call
+            return graph(tf.constant(X)).numpy()
         return np.concatenate(
             [
                 graph(tf.constant(X[i : i + chunk])).numpy()

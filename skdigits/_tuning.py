@@ -38,9 +38,10 @@ AUTO_MIN_VALIDATION_ROWS = 1000
 
 # The MLP's epoch step is XLA-compiled when a fit may run this many steps:
 # an XLA step of a small MLP costs about a third of a graph step, and
-# compiling costs about 1-2 s more than tracing, once per architecture and
-# data shape in a process (compiled trainers are reused, see _reuse). A
-# default fit on load_digits (91 epochs of 11 steps) is past it.
+# compiling costs about 1 s more than tracing (0.7-1.4 s measured), once
+# per architecture and data shape in a process (compiled trainers are
+# reused, see _reuse). A default fit on load_digits (91 epochs of 11 steps)
+# is past it.
 MIN_STEPS_FOR_XLA = 1000
 
 # Compiled trainers kept for reuse per process (see _reuse): a grid search
