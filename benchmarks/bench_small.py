@@ -41,7 +41,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
-from skdigits import MLP_PRESETS, KerasCNNClassifier, KerasMLPClassifier
+from skdigits import MLP_PRESETS, RULES_OFF, KerasCNNClassifier, KerasMLPClassifier
 from skdigits.datasets import load_mnist
 
 
@@ -151,8 +151,7 @@ def two_epoch_2lr(n):
         batch_size=128,
         epochs=2,
         validation_fraction=0,
-        lr_patience=None,
-        patience=None,
+        **RULES_OFF,
         **common,
     )
     peer = MLPClassifier(

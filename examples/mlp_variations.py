@@ -13,7 +13,7 @@ import argparse
 import itertools
 import time
 
-from skdigits import KerasMLPClassifier
+from skdigits import RULES_OFF, KerasMLPClassifier
 from skdigits.datasets import load_mnist
 
 # Plain gradient descent needs a larger step than Adam.
@@ -46,9 +46,7 @@ def main(argv=None):
             batch_size=VARIANTS[variant],
             epochs=epochs,
             validation_fraction=0,
-            lr_patience=None,
-            patience=None,
-            target_accuracy=None,
+            **RULES_OFF,
             random_state=0,
         )
         start = time.perf_counter()

@@ -15,10 +15,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 __version__ = "0.1.0"
 
 _LAZY = {
-    "CNN_PRESETS": "skdigits._models",
+    "CNN_PRESETS": "skdigits._presets",
     "KerasCNNClassifier": "skdigits._cnn",
     "KerasMLPClassifier": "skdigits._mlp",
-    "MLP_PRESETS": "skdigits._models",
+    "MLP_PRESETS": "skdigits._presets",
+    "RULES_OFF": "skdigits._presets",
     "build_cnn": "skdigits._models",
     "build_mlp": "skdigits._models",
     "infer_image_shape": "skdigits._models",

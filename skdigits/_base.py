@@ -130,8 +130,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def from_preset(cls, name, **params):
         """An estimator with a named preset's parameters; ``params`` override.
 
-        The MLP presets are ``MLP_PRESETS`` ("4LS", "3LS", "2LR"), the CNN
-        presets ``CNN_PRESETS`` ("zoo", "bn-shift").
+        The MLP presets are ``MLP_PRESETS`` ("default", "4LS", "3LS",
+        "2LR"), the CNN presets ``CNN_PRESETS`` ("default", "zoo",
+        "bn-shift"); "default" gives the estimator's own defaults.
 
         Examples
         --------

@@ -5,11 +5,17 @@ import os
 import sys
 from pathlib import Path
 
-# TensorFlow's C++ start-up banners are noise on a command line; set before
-# anything imports TensorFlow (the estimators import it lazily).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# (Importing skdigits quiets TensorFlow's C++ start-up lines already.)
+from skdigits._presets import CNN_PRESETS, MLP_PRESETS
 
-MODELS = ("cnn", "cnn-zoo", "cnn-bn-shift", "2LR", "3LS", "4LS")
+# "cnn" and "mlp" are the estimators' defaults; "cnn-<preset>" and the MLP
+# preset names are the others.
+MODELS = {
+    "cnn": ("cnn", "default"),
+    **{f"cnn-{name}": ("cnn", name) for name in CNN_PRESETS if name != "default"},
+    "mlp": ("mlp", "default"),
+    **{name: ("mlp", name) for name in MLP_PRESETS if name != "default"},
+}
 
 
 class CLIError(Exception):
@@ -81,11 +87,9 @@ def _estimator(args):
         raise CLIError(
             f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}"
         )
-    if name == "cnn":
-        return KerasCNNClassifier(**params)
-    if name.startswith("cnn-"):
-        return KerasCNNClassifier.from_preset(name.removeprefix("cnn-"), **params)
-    return KerasMLPClassifier.from_preset(name, **params)
+    kind, preset = MODELS[name]
+    estimator = KerasCNNClassifier if kind == "cnn" else KerasMLPClassifier
+    return estimator.from_preset(preset, **params)
 
 
 def _train(args):

@@ -7,7 +7,10 @@ import numpy as np
 from skdigits import _training
 from skdigits._base import BaseKerasClassifier
 from skdigits._compat import Interval
-from skdigits._models import CNN_PRESETS, build_cnn, infer_image_shape
+from skdigits._models import build_cnn, infer_image_shape
+from skdigits._presets import CNN_PRESETS
+
+_DEFAULT = CNN_PRESETS["default"]
 
 
 class KerasCNNClassifier(BaseKerasClassifier):
@@ -134,13 +137,13 @@ callbacks_
 
     def __init__(
         self,
-        filters=(16, 32, 32),
+        filters=_DEFAULT["filters"],
         *,
         kernel_size=3,
         image_shape=None,
         noise_std=0.1,
-        batch_norm=True,
-        shift=0.1,
+        batch_norm=_DEFAULT["batch_norm"],
+        shift=_DEFAULT["shift"],
         optimizer="adam",
         learning_rate=3e-3,
         loss="crossentropy",
@@ -151,8 +154,8 @@ callbacks_
         verbose=0,
         callbacks=None,
         validation_fraction="auto",
-        lr_patience=3,
-        lr_factor=0.3,
+        lr_patience=_DEFAULT["lr_patience"],
+        lr_factor=_DEFAULT["lr_factor"],
         min_lr=1e-6,
         patience=10,
         target_accuracy=None,

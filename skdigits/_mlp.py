@@ -5,7 +5,10 @@ from numbers import Real
 from skdigits import _training
 from skdigits._base import BaseKerasClassifier
 from skdigits._compat import Interval, StrOptions
-from skdigits._models import MLP_PRESETS, build_mlp
+from skdigits._models import build_mlp
+from skdigits._presets import MLP_PRESETS
+
+_DEFAULT = MLP_PRESETS["default"]
 
 
 class KerasMLPClassifier(BaseKerasClassifier):
@@ -139,10 +142,10 @@ class KerasMLPClassifier(BaseKerasClassifier):
 
     def __init__(
         self,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=_DEFAULT["hidden_layer_sizes"],
         *,
-        activation="relu",
-        output_activation="softmax",
+        activation=_DEFAULT["activation"],
+        output_activation=_DEFAULT["output_activation"],
         l2=0.0,
         optimizer="adam",
         learning_rate=5e-3,

@@ -14,47 +14,10 @@ from numbers import Integral
 import keras
 import numpy as np
 
-# The MLP variations of the Flux.jl article: "<n>L<S|R>" is n weight layers,
-# sigmoid or relu. 2LR ends in a linear layer followed by softmax.
-MLP_PRESETS = {
-    "4LS": {
-        "hidden_layer_sizes": (16, 16, 16),
-        "activation": "sigmoid",
-        "output_activation": "sigmoid",
-    },
-    "3LS": {
-        "hidden_layer_sizes": (60, 60),
-        "activation": "sigmoid",
-        "output_activation": "sigmoid",
-    },
-    "2LR": {
-        "hidden_layer_sizes": (32,),
-        "activation": "relu",
-        "output_activation": "softmax",
-    },
-}
+from skdigits._presets import CNN_PRESETS, MLP_PRESETS
 
-# KerasCNNClassifier parameters. "zoo" is the Flux model-zoo CNN and its
-# learning-rate schedule as published (build_cnn's defaults). The
-# estimator's defaults add batch normalisation after each convolution and
-# random shifts of up to 10% (2.8 pixels on MNIST) during training, with
-# gentler, earlier rate drops; "bn-shift" doubles the filters and keeps the
-# zoo's schedule (the setting measured at 99.5%).
-_ZOO_SCHEDULE = {"lr_patience": 5, "lr_factor": 0.1}
-CNN_PRESETS = {
-    "zoo": {
-        "filters": (16, 32, 32),
-        "batch_norm": False,
-        "shift": 0.0,
-        **_ZOO_SCHEDULE,
-    },
-    "bn-shift": {
-        "filters": (32, 64, 64),
-        "batch_norm": True,
-        "shift": 0.1,
-        **_ZOO_SCHEDULE,
-    },
-}
+_MLP = MLP_PRESETS["default"]
+_CNN = CNN_PRESETS["default"]
 
 
 def _seeds(seed, n):
@@ -92,13 +55,16 @@ def build_mlp(
     n_features,
     n_classes,
     *,
-    hidden_layer_sizes=(32,),
-    activation="relu",
-    output_activation="softmax",
+    hidden_layer_sizes=_MLP["hidden_layer_sizes"],
+    activation=_MLP["activation"],
+    output_activation=_MLP["output_activation"],
     l2=0.0,
     seed=None,
 ):
     """Build a multilayer perceptron for rows of ``n_features`` pixels.
+
+    The defaults are ``MLP_PRESETS["default"]``, ``KerasMLPClassifier``'s
+    network; ``build_mlp(784, 10, **MLP_PRESETS["2LR"])`` builds an article's.
 
     Parameters
     ----------
@@ -106,7 +72,7 @@ def build_mlp(
         Number of input features (pixels).
     n_classes : int
         Number of output units.
-    hidden_layer_sizes : sequence of int, default=(32,)
+    hidden_layer_sizes : sequence of int, default=(256,)
         Width of each hidden layer; ``()`` gives a linear model.
     activation : str, default="relu"
         Keras activation of the hidden layers.
@@ -183,20 +149,22 @@ def build_cnn(
     image_shape,
     n_classes,
     *,
-    filters=(16, 32, 32),
+    filters=_CNN["filters"],
     kernel_size=3,
     noise_std=0.1,
-    batch_norm=False,
-    shift=0.0,
+    batch_norm=_CNN["batch_norm"],
+    shift=_CNN["shift"],
     seed=None,
 ):
-    """Build the Flux model-zoo CNN for rows of ``height * width`` pixels.
+    """Build a convolutional network for rows of ``height * width`` pixels.
 
     Each entry of ``filters`` adds a ``kernel_size`` convolution ("same"
     padding, relu) and a 2x2 max-pooling; a softmax ``Dense`` layer follows.
-    Gaussian noise of ``noise_std`` is added to the input during training only,
-    as in the model zoo. ``batch_norm`` and ``shift`` make the stronger
-    variants (``KerasCNNClassifier``'s defaults, ``CNN_PRESETS["bn-shift"]``).
+    Gaussian noise of ``noise_std`` is added to the input during training
+    only, as in the Flux model zoo. The defaults are ``KerasCNNClassifier``'s
+    network (``CNN_PRESETS["default"]``: the zoo's layers with batch
+    normalisation and random shifts); ``batch_norm=False, shift=0`` is the
+    model zoo's network as published (``CNN_PRESETS["zoo"]``).
 
     Parameters
     ----------
@@ -210,9 +178,9 @@ def build_cnn(
         Side of the square convolution kernels.
     noise_std : float, default=0.1
         Standard deviation of the training-time input noise; 0 disables it.
-    batch_norm : bool, default=False
+    batch_norm : bool, default=True
         Batch normalisation between each convolution and its relu.
-    shift : float, default=0.0
+    shift : float, default=0.1
         Largest random translation during training, as a fraction of the
         height and width (0.1 moves a 28-pixel digit by up to 2.8 pixels);
         the border pixels are repeated into the gap. 0 disables it.

@@ -142,6 +142,17 @@ def test_cnn_models(model, filters, batch_norm, shift):
     )
 
 
+def test_models_are_the_presets():
+    from skdigits import CNN_PRESETS, MLP_PRESETS, KerasMLPClassifier
+    from skdigits._cli import MODELS, _estimator, _parser
+
+    assert len(MODELS) == len(CNN_PRESETS) + len(MLP_PRESETS)
+    est = _estimator(_parser().parse_args(["train", "--model", "mlp"]))
+    assert est.hidden_layer_sizes == KerasMLPClassifier().hidden_layer_sizes
+    est = _estimator(_parser().parse_args(["train", "--model", "3ls"]))
+    assert est.hidden_layer_sizes == MLP_PRESETS["3LS"]["hidden_layer_sizes"]
+
+
 def test_preprocess_matches_mnist():
     from skdigits.images import preprocess_digit
 

@@ -8,7 +8,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import log_loss
 
-from skdigits import KerasCNNClassifier, KerasMLPClassifier, callbacks
+from skdigits import RULES_OFF, KerasCNNClassifier, KerasMLPClassifier, callbacks
 
 ESTIMATORS = [KerasMLPClassifier, KerasCNNClassifier]
 
@@ -160,6 +160,21 @@ def test_training_choices_learn(params, digits):
     est = KerasMLPClassifier(epochs=20, random_state=0, **params).fit(X, y)
     assert est.score(X_test, y_test) > 0.85
     np.testing.assert_allclose(est.predict_proba(X_test).sum(axis=1), 1)
+
+
+def test_rules_off_runs_every_epoch(small):
+    X, _, y, _ = small
+    # A plateau that the rules would act on: drops, then a converged stop.
+    est = KerasMLPClassifier(
+        optimizer="sgd", learning_rate=1e-6, epochs=8, random_state=0, **RULES_OFF
+    ).fit(X, y)
+    assert est.n_iter_ == 8
+    assert est.stop_reason_ == "max_epochs"
+    assert est.history_["learning_rate"] == [pytest.approx(1e-6)] * 8
+    ruled = KerasMLPClassifier(
+        optimizer="sgd", learning_rate=1e-6, epochs=8, random_state=0, patience=2
+    ).fit(X, y)
+    assert ruled.n_iter_ < 8
 
 
 def test_from_preset():

@@ -1,9 +1,19 @@
 """The pure Keras model builders."""
 
+import inspect
+
 import numpy as np
 import pytest
 
-from skdigits import MLP_PRESETS, build_cnn, build_mlp, infer_image_shape
+from skdigits import (
+    CNN_PRESETS,
+    MLP_PRESETS,
+    KerasCNNClassifier,
+    KerasMLPClassifier,
+    build_cnn,
+    build_mlp,
+    infer_image_shape,
+)
 
 
 def dense_units(model):
@@ -51,8 +61,28 @@ def test_same_seed_same_weights_and_layers_differ():
     assert not np.array_equal(k1, k2)
 
 
+@pytest.mark.parametrize(
+    ("builder", "estimator", "presets"),
+    [
+        (build_mlp, KerasMLPClassifier, MLP_PRESETS),
+        (build_cnn, KerasCNNClassifier, CNN_PRESETS),
+    ],
+)
+def test_default_preset_is_the_defaults(builder, estimator, presets):
+    # One source of truth: the builders' and the estimators' defaults are the
+    # "default" preset, and from_preset("default") is the default estimator.
+    default = presets["default"]
+    built = inspect.signature(builder).parameters
+    params = estimator().get_params()
+    for name, value in default.items():
+        assert params[name] == value
+        if name in built:
+            assert built[name].default == value
+    assert estimator.from_preset("default").get_params() == params
+
+
 def test_zoo_cnn_architecture():
-    model = build_cnn((28, 28), 10, seed=0)
+    model = build_cnn((28, 28), 10, batch_norm=False, shift=0, seed=0)
     convs = [layer for layer in model.layers if "conv" in layer.name]
     assert [c.filters for c in convs] == [16, 32, 32]
     assert all(c.kernel_size == (3, 3) for c in convs)
@@ -79,14 +109,14 @@ def test_cnn_batch_norm_replaces_conv_bias():
 
 def test_cnn_shift_only_in_training():
     shifted = build_cnn((8, 8), 3, noise_std=0, shift=0.25, seed=0)
-    plain = build_cnn((8, 8), 3, noise_std=0, seed=0)
+    plain = build_cnn((8, 8), 3, noise_std=0, shift=0, seed=0)
     x = np.random.RandomState(0).rand(16, 64).astype("float32")
     np.testing.assert_array_equal(shifted(x, training=False), plain(x, training=False))
     assert not np.allclose(shifted(x, training=True), plain(x, training=True))
 
 
 def test_cnn_shift_keeps_the_other_layers_seeds():
-    plain = build_cnn((28, 28), 10, seed=3)
+    plain = build_cnn((28, 28), 10, shift=0, seed=3)
     shifted = build_cnn((28, 28), 10, shift=0.1, seed=3)
     for wa, wb in zip(plain.get_weights(), shifted.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
