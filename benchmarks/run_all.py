@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import accuracy  # noqa: E402
 import bench_core  # noqa: E402
 import bench_peers  # noqa: E402
+import bench_serve  # noqa: E402
 import bench_small  # noqa: E402
 
 
@@ -30,6 +31,7 @@ def main(argv=None):
         ("Against raw Keras", bench_core, "bench_core.md"),
         ("Against peers", bench_peers, "bench_peers.md"),
         ("Small data and short fits", bench_small, "bench_small.md"),
+        ("Serving: skdigits serve", bench_serve, "bench_serve.md"),
     ]
     if args.accuracy:
         parts.append(("Accuracy on MNIST", accuracy, "accuracy.md"))

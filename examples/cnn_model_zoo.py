@@ -1,4 +1,5 @@
 """The Flux model-zoo CNN on MNIST, through KerasCNNClassifier.from_preset("zoo").
+===============================================================================
 
 Three 3x3 convolution + 2x2 max-pooling blocks (16, 32, 32 filters), then a
 softmax layer; Adam at 3e-3, batch 128, Gaussian input noise, a 10%
@@ -13,14 +14,19 @@ defaults add batch normalisation and random shifts, for about 99.4%.)
 import argparse
 import time
 
+import matplotlib.pyplot as plt
+from sklearn.metrics import ConfusionMatrixDisplay
+
 from skdigits import KerasCNNClassifier
 from skdigits.datasets import load_mnist
+from skdigits.plotting import plot_digits, plot_history
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="The Flux model-zoo CNN on MNIST")
     parser.add_argument("--quick", action="store_true", help="5,000 images, 2 epochs")
     parser.add_argument("--output", default=None, help="save the best model (.keras)")
+    parser.add_argument("--show", action="store_true", help="show the plots")
     args = parser.parse_args(argv)
 
     X, y = load_mnist("train", return_X_y=True)
@@ -44,6 +50,16 @@ def main(argv=None):
         f"epochs in {seconds:.0f} s (stopped: {clf.stop_reason_}; best "
         f"validation accuracy {clf.best_score_:.4f} at epoch {clf.best_epoch_})"
     )
+
+    # The learning curves with the rate drops, the test digits it gets
+    # wrong, and where the mistakes fall.
+    plot_history(clf)
+    y_pred = clf.predict(X_test)
+    wrong = y_pred != y_test
+    plot_digits(X_test[wrong], y_test[wrong], y_pred[wrong], max_digits=30)
+    ConfusionMatrixDisplay.from_predictions(y_test, y_pred, colorbar=False)
+    if args.show:
+        plt.show()
 
 
 if __name__ == "__main__":

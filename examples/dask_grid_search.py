@@ -1,4 +1,5 @@
 """A grid search spread over a Dask cluster (a local one by default).
+==================================================================
 
 GridSearchCV runs its fits through joblib; joblib's "dask" backend sends
 them to the cluster's workers. On a real cluster pass the scheduler's
@@ -20,7 +21,7 @@ from skdigits.datasets import load_mnist
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="A grid search on a Dask cluster")
     parser.add_argument("--quick", action="store_true", help="2,000 images")
     parser.add_argument("--scheduler", default=None, help="a running scheduler")
     args = parser.parse_args(argv)

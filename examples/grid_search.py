@@ -1,4 +1,5 @@
 """A Pipeline tuned with GridSearchCV; the best model pickled and reloaded.
+========================================================================
 
 python examples/grid_search.py [--quick] [--n-jobs 2]
 """
@@ -9,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
@@ -18,9 +20,10 @@ from skdigits.datasets import load_mnist
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="A Pipeline tuned with GridSearchCV")
     parser.add_argument("--quick", action="store_true", help="2,000 images")
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--show", action="store_true", help="show the plots")
     args = parser.parse_args(argv)
     n_train = 2_000 if args.quick else 10_000
 
@@ -49,6 +52,19 @@ def main(argv=None):
         print(f"  {score:.4f}  {params}")
     print(f"Best: {search.best_params_}")
 
+    # Mean cross-validated accuracy of each candidate, with its spread.
+    results = search.cv_results_
+    labels = [
+        f"{p['kerasmlpclassifier__hidden_layer_sizes']}, "
+        f"lr {p['kerasmlpclassifier__learning_rate']:g}"
+        for p in results["params"]
+    ]
+    fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
+    ax.barh(labels, results["mean_test_score"], xerr=results["std_test_score"])
+    ax.set_xlim(min(results["mean_test_score"]) - 0.05, 1)
+    ax.set_xlabel("mean cross-validated accuracy")
+    ax.set_title("GridSearchCV over KerasMLPClassifier")
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "best.pkl"
         path.write_bytes(pickle.dumps(search.best_estimator_))
@@ -58,6 +74,8 @@ def main(argv=None):
         f"Reloaded from a pickle: test accuracy {best.score(X_test, y_test):.4f}, "
         f"same predictions: {same}"
     )
+    if args.show:
+        plt.show()
 
 
 if __name__ == "__main__":

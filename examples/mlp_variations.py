@@ -1,4 +1,5 @@
 """The MLP-variations study: models x losses x optimizers x GD variants.
+=====================================================================
 
 After the Flux.jl article: the nets 4LS, 3LS and 2LR, each trained with the
 MSE and cross-entropy losses, plain gradient descent and Adam, and batch,
@@ -13,6 +14,8 @@ import argparse
 import itertools
 import time
 
+import matplotlib.pyplot as plt
+
 from skdigits import RULES_OFF, KerasMLPClassifier
 from skdigits.datasets import load_mnist
 
@@ -22,9 +25,10 @@ VARIANTS = {"batch": None, "stochastic": 1, "mini-batch": 128}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="The MLP-variations study")
     parser.add_argument("--quick", action="store_true", help="2,000 images")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--show", action="store_true", help="show the plots")
     args = parser.parse_args(argv)
     n_train = 2_000 if args.quick else 60_000
     epochs = args.epochs or (2 if args.quick else 10)
@@ -35,6 +39,7 @@ def main(argv=None):
     print(f"{n_train:,} training images, {epochs} epochs per run\n")
     print("| model | loss | optimizer | GD variant | test accuracy | seconds |")
     print("|---|---|---|---|---:|---:|")
+    runs = []
     for model, loss, optimizer, variant in itertools.product(
         ("4LS", "3LS", "2LR"), ("mse", "crossentropy"), ("sgd", "adam"), VARIANTS
     ):
@@ -58,6 +63,17 @@ def main(argv=None):
             f"| {seconds:.1f} |",
             flush=True,
         )
+        runs.append((f"{model} {loss} {optimizer} {variant}", accuracy))
+
+    fig, ax = plt.subplots(figsize=(7, 9), constrained_layout=True)
+    names, accuracies = zip(*runs, strict=True)
+    ax.barh(names, accuracies)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("test accuracy")
+    ax.set_title(f"{n_train:,} images, {epochs} epochs, training rules off")
+    if args.show:
+        plt.show()
 
 
 if __name__ == "__main__":

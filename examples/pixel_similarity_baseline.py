@@ -1,4 +1,5 @@
 """fast.ai's pixel-similarity baseline against learned models.
+===========================================================
 
 The "MNIST basics" baseline: average every training image of a digit into
 an "ideal" digit, then call a new image the digit whose ideal it is closest
@@ -13,11 +14,13 @@ the model-zoo CNN.
 import argparse
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.neighbors import NearestCentroid
 
 from skdigits import KerasCNNClassifier, KerasMLPClassifier
 from skdigits.datasets import load_mnist
+from skdigits.plotting import plot_digits
 
 
 def report(name, model, X, y, X_test, y_test):
@@ -28,8 +31,9 @@ def report(name, model, X, y, X_test, y_test):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="fast.ai's pixel-similarity baseline")
     parser.add_argument("--quick", action="store_true", help="5,000 images, 2 epochs")
+    parser.add_argument("--show", action="store_true", help="show the plots")
     args = parser.parse_args(argv)
     epochs = 2 if args.quick else 10
 
@@ -62,6 +66,12 @@ def main(argv=None):
             *learned(),
         ]:
             report(name, model, *data)
+
+    # The "ideal" digits: each class's mean image, the baseline's whole model.
+    digits = np.unique(y)
+    plot_digits(np.stack([X[y == d].mean(axis=0) for d in digits]), digits)
+    if args.show:
+        plt.show()
 
 
 if __name__ == "__main__":

@@ -62,6 +62,15 @@ def _parser():
     predict = commands.add_parser("predict", help="classify pictures of digits")
     predict.add_argument("model", help="a file saved by 'skdigits train'")
     predict.add_argument("images", nargs="+", help="PNG/JPEG files")
+
+    serve = commands.add_parser(
+        "serve", help="a web page to draw digits on, and a JSON API (POST /predict)"
+    )
+    serve.add_argument("model", help="a file saved by 'skdigits train'")
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="default: 8000; 0 picks a free one"
+    )
     return parser
 
 
@@ -192,10 +201,29 @@ def _predict(args):
         print(f"{image}: {model.classes_[best]} (probability {p[best]:.3f})")
 
 
+def _serve(args):
+    try:
+        from skdigits._serve import serve
+    except ImportError as exc:
+        raise CLIError(f"install skdigits[serve] to serve a model ({exc})") from None
+    model = _load_model(args.model)
+    serve(
+        model,
+        host=args.host,
+        port=args.port,
+        announce=lambda line: print(line, flush=True),
+    )
+
+
 def main(argv=None):
     """Entry point of ``skdigits`` and ``python -m skdigits``."""
     args = _parser().parse_args(argv)
-    command = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    command = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "predict": _predict,
+        "serve": _serve,
+    }
     try:
         command[args.command](args)
     except (CLIError, ValueError, OSError) as exc:

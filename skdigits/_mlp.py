@@ -85,7 +85,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
         The class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when X had string column names.
     batch_size_ : int
         The batch size used.

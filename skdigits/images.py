@@ -6,6 +6,8 @@ centre of mass is at the centre; ink is light on a dark background. This
 does the same to any picture (needs Pillow: ``skdigits[plot]``).
 """
 
+import os
+
 import numpy as np
 from scipy import ndimage
 
@@ -68,15 +70,19 @@ def preprocess_digit(image):
     return field.astype(np.float32).reshape(-1)
 
 
-def load_digit(path):
-    """Read a picture file (PNG, JPEG, ...) and preprocess it like MNIST.
+def load_digit(path, *, max_pixels=None):
+    """Read a picture (PNG, JPEG, ...) and preprocess it like MNIST.
 
     Transparent pixels count as background.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The picture.
+    path : str, os.PathLike or binary file object
+        The picture, or its bytes in an open file (``io.BytesIO(data)``).
+    max_pixels : int or None, default=None
+        Refuse pictures of more pixels than this before decoding them (a
+        small compressed file can hold a huge image); None is Pillow's own
+        decompression-bomb limit.
 
     Returns
     -------
@@ -85,18 +91,34 @@ def load_digit(path):
     Raises
     ------
     ValueError
-        When the file is not a readable image, or shows no digit.
+        When the data is not a readable image, is too large, or shows no
+        digit.
     """
     from PIL import Image, UnidentifiedImageError
 
+    name = path if isinstance(path, str | os.PathLike) else "the data"
     try:
-        with Image.open(path) as picture:
-            picture.load()
-            if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
-                rgba = picture.convert("RGBA")
-                flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                picture = Image.alpha_composite(flat, rgba)
-            grey = np.asarray(picture.convert("L"))
+        picture = Image.open(path)
     except UnidentifiedImageError:
-        raise ValueError(f"{path} is not an image file Pillow can read") from None
+        raise ValueError(
+            f"{name} is not an image Pillow can read (PNG, JPEG, ...)"
+        ) from None
+    except Image.DecompressionBombError as exc:
+        raise ValueError(f"{name} is too large an image ({exc})") from None
+    with picture:
+        width, height = picture.size
+        if max_pixels is not None and width * height > max_pixels:
+            raise ValueError(
+                f"{name} is {width}x{height} pixels, more than the "
+                f"{max_pixels:,} accepted"
+            )
+        try:
+            picture.load()
+        except OSError as exc:  # truncated or corrupt, though recognised
+            raise ValueError(f"{name} is a damaged image ({exc})") from None
+        if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
+            rgba = picture.convert("RGBA")
+            flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            picture = Image.alpha_composite(flat, rgba)
+        grey = np.asarray(picture.convert("L"))
     return preprocess_digit(grey)

@@ -56,3 +56,26 @@ def test_sklearn_helpers_behave():
         )
     assert _compat.Interval(Real, 0, 1, closed="neither").is_satisfied_by(0.5)
     assert _compat.StrOptions({"auto"}).is_satisfied_by("auto")
+
+
+def test_oldest_versions_ci_tests_are_the_floors():
+    # CI runs the default suite on .ci/oldest.txt: it must pin exactly the
+    # lowest versions pyproject.toml allows, or the floors are untested.
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from packaging.version import Version
+
+    root = Path(__file__).parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["cpu"]
+    floors = dict(re.fullmatch(r"([\w-]+)>=([\w.]+)", r).groups() for r in requirements)
+    pins = {}
+    for line in (root / ".ci" / "oldest.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip()] = version.strip()
+    assert pins.keys() == floors.keys()
+    for name, floor in floors.items():
+        assert Version(pins[name]) == Version(floor), name

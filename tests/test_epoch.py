@@ -95,9 +95,9 @@ def test_trainer_restores_every_variable():
     trainer.load(fresh, None, 0.5)
     for a, b in zip(trainer.model.get_weights(), fresh.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert int(trainer.model.optimizer.iterations) == 0
+    assert int(trainer.model.optimizer.iterations.numpy()) == 0
     assert float(trainer.model.optimizer.learning_rate.numpy()) == pytest.approx(0.5)
     # Given a saved state, it carries on from it.
     trainer.load(model, state, None)
-    assert int(trainer.model.optimizer.iterations) == int(state[0])
+    assert int(trainer.model.optimizer.iterations.numpy()) == int(state[0])
     np.testing.assert_array_equal(trainer.model.get_weights()[0], trained[0])

@@ -174,13 +174,19 @@ def test_global_random_state_untouched(small):
     py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
     keras_draw = keras.random.uniform((3,), seed=None)  # advance once
     keras.utils.set_random_seed(1)
+    # Older TensorFlow (2.16) does not repeat unseeded Keras draws after
+    # set_random_seed, fit or no fit: nothing to compare there.
+    keras_repeats = np.array_equal(keras.random.uniform((3,), seed=None), keras_draw)
+    keras.utils.set_random_seed(1)
     random.setstate(py_state)
     np.random.set_state(np_state)  # noqa: NPY002
     KerasCNNClassifier(epochs=1, random_state=0).fit(X, y)
     assert random.getstate() == py_state
     after = np.random.get_state()  # noqa: NPY002
     assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
-    np.testing.assert_array_equal(keras.random.uniform((3,), seed=None), keras_draw)
+    if keras_repeats:
+        draw = keras.random.uniform((3,), seed=None)
+        np.testing.assert_array_equal(draw, keras_draw)
 
 
 CHILD = textwrap.dedent(
