@@ -1,5 +1,6 @@
 """Writing a benchmark's results: JSON for machines, Markdown for people."""
 
+import argparse
 import json
 import os
 import platform
@@ -66,3 +67,11 @@ def write_report(out, name, rows, columns, *, quick):
     table = "\n".join(lines)
     (out / f"{name}.md").write_text(table + "\n")
     print(table)
+
+
+def bench_arguments(doc, argv, quick_help):
+    """The ``--quick`` and ``--out`` options every benchmark script takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--out", default="bench-results", help="output folder")
+    return parser.parse_args(argv)

@@ -28,7 +28,6 @@ finishes in a few minutes; the figures then say so.
     python benchmarks/bench_core.py [--quick] [--out bench-results]
 """
 
-import argparse
 import os
 import statistics
 import sys
@@ -38,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _report import write_report  # noqa: E402
+from _report import bench_arguments, write_report  # noqa: E402
 
 from skdigits import MLP_PRESETS, KerasCNNClassifier, KerasMLPClassifier  # noqa: E402
 from skdigits.datasets import load_mnist  # noqa: E402
@@ -262,10 +261,7 @@ def _cell(value, spec):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="subsets, minutes")
-    parser.add_argument("--out", default="bench-results", help="output folder")
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__, argv, "subsets, minutes")
 
     X, y = load_mnist(return_X_y=True)
     X_test, _ = load_mnist("test", return_X_y=True)

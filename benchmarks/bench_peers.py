@@ -17,7 +17,6 @@ shrinks every workload for a smoke run.
     python benchmarks/bench_peers.py [--quick] [--out bench-results]
 """
 
-import argparse
 import os
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _report import PEER_COLUMNS, peer_row, write_report  # noqa: E402
+from _report import PEER_COLUMNS, bench_arguments, peer_row, write_report  # noqa: E402
 from bench_core import EpochTimer, SciKerasClassifier, steady  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
@@ -163,10 +162,7 @@ def peak_memory_mb(which, n):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small workloads")
-    parser.add_argument("--out", default="bench-results", help="output folder")
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__, argv, "small workloads")
     q = args.quick
 
     X, y = load_mnist(return_X_y=True)

@@ -11,7 +11,6 @@ median and 95th percentile of the rest, each the whole round trip (PNG
 decoding, MNIST-style preprocessing, the prediction, the JSON answer).
 """
 
-import argparse
 import http.client
 import io
 import re
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from _report import write_report
+from _report import bench_arguments, write_report
 from PIL import Image, ImageDraw
 
 from skdigits import KerasCNNClassifier, KerasMLPClassifier
@@ -77,10 +76,7 @@ def round_trips(model_path, pictures):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer requests")
-    parser.add_argument("--out", default="bench-results", help="output folder")
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__, argv, "fewer requests")
     X, y = load_mnist(return_X_y=True)
     X, y = X[:2_000], y[:2_000]
     models = {

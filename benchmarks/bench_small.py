@@ -23,7 +23,6 @@ shrinks every workload for a smoke run.
     python benchmarks/bench_small.py [--quick] [--out bench-results]
 """
 
-import argparse
 import json
 import pickle
 import statistics
@@ -35,7 +34,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _report import PEER_COLUMNS, peer_row, write_report
+from _report import PEER_COLUMNS, bench_arguments, peer_row, write_report
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -222,10 +221,7 @@ def memory_over_fits(n_fits):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small workloads")
-    parser.add_argument("--out", default="bench-results", help="output folder")
-    args = parser.parse_args(argv)
+    args = bench_arguments(__doc__, argv, "small workloads")
     q = args.quick
     rows = []
 
