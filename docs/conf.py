@@ -39,8 +39,7 @@ autosummary_generate = True
 # there; callbacks' hooks without a docstring of their own are Keras's.
 autodoc_default_options = {
     "members": True,
-    "exclude-members": "set_fit_request, set_partial_fit_request, "
-    "set_score_request",
+    "exclude-members": "set_fit_request, set_partial_fit_request, set_score_request",
 }
 autodoc_inherit_docstrings = False
 numpydoc_show_class_members = False
