@@ -43,10 +43,12 @@ def predict_digit(model, data):
     row = load_digit(io.BytesIO(data), max_pixels=MAX_PIXELS)
     proba = model.predict_proba(row[np.newaxis])[0]
     best = int(np.argmax(proba))
+    # tolist gives Python values for any dtype (ints, strings, objects).
+    classes = model.classes_.tolist()
     return {
-        "digit": model.classes_[best].item(),
+        "digit": classes[best],
         "probability": float(proba[best]),
-        "classes": model.classes_.tolist(),
+        "classes": classes,
         "probabilities": [round(float(p), 6) for p in proba],
         # What the model received, row by row, so the page can show it.
         "image": np.round(row.reshape(_SIDE, _SIDE), 3).tolist(),

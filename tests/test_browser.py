@@ -50,8 +50,11 @@ STROKES = {
     0: [(70 * np.cos(a), 95 * np.sin(a)) for a in _ANGLES],
     7: [(-70, -80), (70, -80), (-20, 90)],
 }
-POINTERS = {1: interaction.POINTER_MOUSE, 0: interaction.POINTER_PEN}
-POINTERS[7] = interaction.POINTER_TOUCH
+POINTERS = {
+    1: interaction.POINTER_MOUSE,
+    0: interaction.POINTER_PEN,
+    7: interaction.POINTER_TOUCH,
+}
 
 
 @pytest.fixture(scope="module")

@@ -137,6 +137,23 @@ def test_bad_requests_get_json_4xx_and_the_next_request_works(client, case):
     assert good.status_code == 200 and good.get_json()["digit"] == 7
 
 
+def test_string_labels_answer_as_json():
+    # Labels from pandas are often an object array of Python strings.
+    X, y = load_mnist(return_X_y=True)
+    names = "zero one two three four five six seven eight nine".split()
+    labels = np.array(names, dtype=object)[y[:2_000]]
+    est = KerasMLPClassifier(epochs=1, random_state=0).fit(X[:2_000], labels)
+    answer = (
+        create_app(est)
+        .test_client()
+        .post("/predict", data=picture(STROKES[1]), content_type="image/png")
+    )
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["classes"] == sorted(names)
+    assert body["digit"] in names
+
+
 def test_refuses_models_for_other_images(model):
     from sklearn.datasets import load_digits
 
