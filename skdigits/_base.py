@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skdigits import _epoch, _reuse, _saving, _training, _tuning
 from skdigits._compat import (
@@ -584,6 +584,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
         if "model_" in state:
             self._predictor = self._make_predictor()
+            # scikit-learn's first input check in a process has narwhals
+            # look for dataframe plugins among the installed packages
+            # (6-14 ms here); a loaded model pays it now, not in its first
+            # prediction. (After fit, fit's own check has paid it.)
+            check_array(np.zeros((1, self.n_features_in_), np.float32))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

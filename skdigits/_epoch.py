@@ -42,14 +42,32 @@ def bucket(n, multiple):
     return -(-units // grain) * grain * multiple
 
 
-def _padded(arrays, rows):
-    n = len(arrays[0])
-    return tuple(
-        np.concatenate([a, np.zeros((rows - n, *a.shape[1:]), a.dtype)])
-        if rows > n
-        else a
-        for a in arrays
-    )
+# TensorFlow's own conversion of a NumPy array copies it twice (NumPy's copy,
+# then into fresh TensorFlow memory, whose first touch is the slow part: about
+# 0.2 s for MNIST's 188 MB against 0.04 s for one NumPy copy). The padded copy
+# made here is allocated by NumPy, aligned as TensorFlow's kernels require
+# (a misaligned buffer aborts the process), and handed over through DLPack
+# without a second copy.
+TENSOR_ALIGNMENT = 64
+
+
+def aligned_empty(shape, dtype):
+    """An uninitialised C-contiguous array whose data start on a
+    ``TENSOR_ALIGNMENT``-byte boundary."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    buffer = np.empty(nbytes + TENSOR_ALIGNMENT, np.uint8)
+    start = -buffer.ctypes.data % TENSOR_ALIGNMENT
+    return buffer[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def padded_tensor(array, rows):
+    """A tensor of ``array``'s rows followed by zero rows, ``rows`` in all."""
+    n = len(array)
+    out = aligned_empty((rows, *array.shape[1:]), array.dtype)
+    out[:n] = array
+    out[n:] = 0
+    return tf.experimental.dlpack.from_dlpack(out.__dlpack__())
 
 
 def epoch_order(n, rows, seed, epoch):
@@ -68,11 +86,12 @@ def epoch_inputs(train, val, batch_size):
     """
     n = len(train[0])
     rows = bucket(n, batch_size)
-    parts = (*_padded(train, rows), np.int32(n))
+    parts = [padded_tensor(a, rows) for a in train] + [tf.constant(n, tf.int32)]
     if val is not None:
         n_val = len(val[0])
-        parts += (*_padded(val, bucket(n_val, 1)), np.int32(n_val))
-    return tuple(tf.constant(p) for p in parts), rows
+        parts += [padded_tensor(a, bucket(n_val, 1)) for a in val]
+        parts.append(tf.constant(n_val, tf.int32))
+    return tuple(parts), rows
 
 
 def _weighted_hits(y, y_pred, weight):

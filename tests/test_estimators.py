@@ -1,6 +1,7 @@
 """Fitting, predicting, fitted attributes, training rules and bad input."""
 
 import pickle
+import warnings
 
 import keras
 import numpy as np
@@ -258,6 +259,15 @@ def test_dataframe_feature_names(small):
     est.fit(pd.DataFrame(X, columns=columns), y)
     np.testing.assert_array_equal(est.feature_names_in_, columns)
     assert est.predict(pd.DataFrame(X_test, columns=columns)).shape == (len(X_test),)
+    # Unpickling readies scikit-learn's input checks on a blank row; for a
+    # model fitted with feature names that must not warn about the names.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(pd.DataFrame(X_test, columns=columns)),
+        est.predict_proba(pd.DataFrame(X_test, columns=columns)),
+    )
 
 
 # -- training rules -------------------------------------------------------
