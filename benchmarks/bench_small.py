@@ -331,9 +331,7 @@ def main(argv=None):
         (KerasCNNClassifier, ("<= 20 ms", "< 2 ms")),
     ):
         name = Estimator.__name__
-        after_fit, steady, after_load, steady_load, load = first_predictions(
-            Estimator
-        )
+        after_fit, steady, after_load, steady_load, load = first_predictions(Estimator)
         peer_after_load, peer_load = peer_figures[2], peer_figures[4]
         add(
             f"{name}: first 1-row predict_proba after fit",
