@@ -10,13 +10,9 @@ else to pytest's temporary folder.
 import base64
 import io
 import os
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 
@@ -66,25 +62,10 @@ def artifacts(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(serve_in_subprocess):
     X, y = load_mnist(return_X_y=True)
     model = KerasMLPClassifier(epochs=5, random_state=0).fit(X[:10_000], y[:10_000])
-    path = tmp_path_factory.mktemp("served") / "model.joblib"
-    joblib.dump(model, path)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "skdigits", "serve", str(path), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()  # the announcement, once warmed
-    match = re.search(r"http://\S+/", line)
-    if match is None:
-        process.kill()
-        pytest.fail(f"no URL announced: {line!r} {process.stderr.read()}")
-    yield match.group(0)
-    process.terminate()
-    process.wait(timeout=30)
+    return serve_in_subprocess(model)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import io
 import json
-import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ Image = pytest.importorskip("PIL.Image")
 ImageDraw = pytest.importorskip("PIL.ImageDraw")
 
 from skdigits import KerasMLPClassifier  # noqa: E402
-from skdigits._serve import MAX_BYTES, MAX_PIXELS, create_app, make_server  # noqa: E402
+from skdigits._serve import MAX_BYTES, MAX_PIXELS, create_app  # noqa: E402
 from skdigits.datasets import load_mnist  # noqa: E402
 
 # Strokes on a 280x280 white pad, as the page draws them.
@@ -176,18 +175,12 @@ def _post(url, data, mimetype="image/png"):
         return exc.code, json.load(exc)
 
 
-def test_concurrent_requests_answer_as_serial_ones(model):
-    server = make_server(model, port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.effective_port}/predict"
-        bodies = [picture(STROKES[d]) for d in sorted(STROKES)] + [b"junk"]
-        serial = [_post(url, body) for body in bodies]
-        with ThreadPoolExecutor(8) as pool:
-            parallel = list(pool.map(lambda b: _post(url, b), bodies * 8))
-        assert parallel == serial * 8
-        assert [status for status, _ in serial] == [200, 200, 200, 400]
-    finally:
-        server.close()
-        thread.join(timeout=10)
+def test_concurrent_requests_answer_as_serial_ones(model, serve_in_subprocess):
+    # A real Waitress server, started as a user starts it.
+    url = serve_in_subprocess(model) + "predict"
+    bodies = [picture(STROKES[d]) for d in sorted(STROKES)] + [b"junk"]
+    serial = [_post(url, body) for body in bodies]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(lambda b: _post(url, b), bodies * 8))
+    assert parallel == serial * 8
+    assert [status for status, _ in serial] == [200, 200, 200, 400]
