@@ -30,6 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from skdigits._tensors import to_tensor
+
 
 def bucket(n, multiple):
     """``n`` rounded up to a multiple of ``multiple`` and to 1/8 of a power of 2.
@@ -40,34 +42,6 @@ def bucket(n, multiple):
     units = -(-n // multiple)
     grain = 1 << max(0, units.bit_length() - 4)
     return -(-units // grain) * grain * multiple
-
-
-# TensorFlow's own conversion of a NumPy array copies it twice (NumPy's copy,
-# then into fresh TensorFlow memory, whose first touch is the slow part: about
-# 0.2 s for MNIST's 188 MB against 0.04 s for one NumPy copy). The padded copy
-# made here is allocated by NumPy, aligned as TensorFlow's kernels require
-# (a misaligned buffer aborts the process), and handed over through DLPack
-# without a second copy.
-TENSOR_ALIGNMENT = 64
-
-
-def aligned_empty(shape, dtype):
-    """An uninitialised C-contiguous array whose data start on a
-    ``TENSOR_ALIGNMENT``-byte boundary."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    buffer = np.empty(nbytes + TENSOR_ALIGNMENT, np.uint8)
-    start = -buffer.ctypes.data % TENSOR_ALIGNMENT
-    return buffer[start : start + nbytes].view(dtype).reshape(shape)
-
-
-def padded_tensor(array, rows):
-    """A tensor of ``array``'s rows followed by zero rows, ``rows`` in all."""
-    n = len(array)
-    out = aligned_empty((rows, *array.shape[1:]), array.dtype)
-    out[:n] = array
-    out[n:] = 0
-    return tf.experimental.dlpack.from_dlpack(out.__dlpack__())
 
 
 def epoch_order(n, rows, seed, epoch):
@@ -86,10 +60,10 @@ def epoch_inputs(train, val, batch_size):
     """
     n = len(train[0])
     rows = bucket(n, batch_size)
-    parts = [padded_tensor(a, rows) for a in train] + [tf.constant(n, tf.int32)]
+    parts = [to_tensor(a, rows) for a in train] + [tf.constant(n, tf.int32)]
     if val is not None:
         n_val = len(val[0])
-        parts += [padded_tensor(a, bucket(n_val, 1)) for a in val]
+        parts += [to_tensor(a, bucket(n_val, 1)) for a in val]
         parts.append(tf.constant(n_val, tf.int32))
     return tuple(parts), rows
 

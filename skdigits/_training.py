@@ -10,6 +10,7 @@ import tensorflow as tf
 from scipy.special import expit
 
 from skdigits import _tuning
+from skdigits._tensors import to_tensor
 
 
 def honour_thread_limit():
@@ -127,7 +128,7 @@ def make_dataset(arrays, batch_size, seed=None):
     epoch). Unseeded, it is one pass in order (validation). Batches are
     gathered by index from tensors held once in memory.
     """
-    tensors = tuple(tf.constant(a) for a in arrays)
+    tensors = tuple(to_tensor(a) for a in arrays)
     n_samples = len(arrays[0])
     if batch_size >= n_samples:
         # Batch gradient descent: the whole set every step, nothing to shuffle.

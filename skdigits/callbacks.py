@@ -380,7 +380,8 @@ class EpochReport(_Repr, keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
-        logs.setdefault("learning_rate", _learning_rate(self.model))
+        if "learning_rate" not in logs:  # LearningRateDrop may have read it
+            logs["learning_rate"] = _learning_rate(self.model)
         if not self.verbose:
             return
         of = "" if self.epochs is None else f"/{self.epochs}"

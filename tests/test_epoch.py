@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from skdigits import _epoch, _reuse, build_mlp
 
@@ -16,29 +15,6 @@ def test_bucket(n, multiple, rows):
     got = _epoch.bucket(n, multiple)
     assert got == rows
     assert got % multiple == 0 and n <= got <= n * 1.125 + multiple
-
-
-@pytest.mark.parametrize(
-    "array",
-    [
-        np.arange(35, dtype=np.float32).reshape(7, 5)[:, ::2],  # not contiguous
-        np.arange(7, dtype=np.int32),
-        np.arange(1, dtype=np.float32),
-    ],
-    ids=["strided", "int32", "one-row"],
-)
-def test_padded_tensor_is_aligned_and_zero_padded(array):
-    # TensorFlow aborts the process on a misaligned buffer, so every input
-    # handed over without a copy must start on an aligned boundary.
-    tensor = _epoch.padded_tensor(array, 9)
-    assert tensor.dtype.as_numpy_dtype == array.dtype
-    got = tensor.numpy()
-    np.testing.assert_array_equal(got[: len(array)], array)
-    assert got.shape == (9, *array.shape[1:]) and not got[len(array) :].any()
-    for _ in range(20):
-        out = _epoch.aligned_empty((3, 5), np.float32)
-        assert out.ctypes.data % _epoch.TENSOR_ALIGNMENT == 0
-    assert float(tf.reduce_sum(tensor)) == float(array.sum())  # a kernel reads it
 
 
 def _order(n, seed, epoch):
