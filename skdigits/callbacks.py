@@ -20,6 +20,7 @@ callbacks are 1-based, as Keras prints them.
 import inspect
 import math
 import os
+import weakref
 from numbers import Integral, Real
 
 import keras
@@ -46,6 +47,31 @@ def _learning_rate(model):
     # np.array on a TensorFlow value, which NumPy 2.4 warns about.
     rate = model.optimizer.learning_rate
     return float(rate.numpy() if hasattr(rate, "numpy") else rate)
+
+
+# Snapshots of the weights, one compiled read per model: an eager read costs
+# about 0.1 ms a variable here, and EarlyExit takes a snapshot every epoch,
+# which on load_digits is a few milliseconds (0.077 s of a 0.82 s fit of 100
+# epochs). Kept per model, weakly: the estimators reuse their models.
+_readers = weakref.WeakKeyDictionary()
+
+
+def _weights(model):
+    """A copy of ``model.get_weights()``, read in one compiled call."""
+    if keras.backend.backend() != "tensorflow":
+        return model.get_weights()
+    import tensorflow as tf
+
+    variables = model.weights
+    key = tuple(id(v) for v in variables)
+    reader = _readers.get(model)
+    if reader is None or reader[0] != key:
+        # Reads give tensors that later updates of the variables do not
+        # change (TensorFlow copies a variable's buffer before writing it
+        # while a read of it is alive).
+        read = tf.function(lambda: [tf.identity(v.value) for v in variables])
+        reader = _readers[model] = (key, read.get_concrete_function())
+    return [t.numpy() for t in reader[1]()]
 
 
 def _finite_loss(logs):
@@ -228,7 +254,7 @@ class EarlyExit(_AccuracyMonitor):
         self.wait_ = 0
         self.stop_reason_ = None
         self.stopped_epoch_ = None
-        self._good_weights = self.model.get_weights()
+        self._good_weights = _weights(self.model)
 
     def _stop(self, epoch, reason, message):
         self.stop_reason_ = reason
@@ -242,7 +268,7 @@ class EarlyExit(_AccuracyMonitor):
             self.model.set_weights(self._good_weights)
             self._stop(epoch, "nan", f"loss is {logs.get('loss')}, weights restored")
             return
-        self._good_weights = self.model.get_weights()
+        self._good_weights = _weights(self.model)
         value = self._monitored(logs)
         if self._improves(epoch, logs):
             self.wait_ = 0
@@ -321,7 +347,7 @@ class BestModel(_AccuracyMonitor):
         self.improved_ = _finite_loss(logs) and self._improves(epoch, logs)
         if not self.improved_:
             return
-        self._best_weights = self.model.get_weights()
+        self._best_weights = _weights(self.model)
         message = f"epoch {epoch + 1}: new best {self.monitor} {self.best_:.4f}"
         if self.filepath is not None:
             folder = os.path.dirname(os.fspath(self.filepath))

@@ -4,7 +4,9 @@ Most tests drive ``on_epoch_end`` with chosen logs, so each rule is checked
 on an exact sequence of accuracies; one test trains a real model.
 """
 
+import gc
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -227,3 +229,26 @@ def test_reprs_show_the_parameters():
     # In an estimator's repr, a callback reads as what it is.
     est = KerasMLPClassifier(callbacks=[EarlyExit(patience=3)])
     assert "callbacks=[EarlyExit(monitor='val_accuracy'" in repr(est)
+
+
+def test_weight_snapshots_are_copies_read_in_one_call(model):
+    from skdigits import callbacks
+
+    snapshot = callbacks._weights(model)
+    expected = model.get_weights()
+    assert len(snapshot) == len(expected)
+    for got, want in zip(snapshot, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Training after the snapshot leaves it as it was.
+    X = np.ones((4, 3), np.float32)
+    model.fit(X, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
+    assert not np.array_equal(model.get_weights()[0], expected[0])
+    np.testing.assert_array_equal(snapshot[0], expected[0])
+    # One reader per model, dropped with the model.
+    assert model in callbacks._readers
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    callbacks._weights(other)
+    assert other in callbacks._readers
+    other = weakref.ref(other)
+    gc.collect()
+    assert other() is None
