@@ -8,8 +8,9 @@ import importlib
 import os
 
 # TensorFlow's C++ start-up lines are noise for a library's user; set before
-# TensorFlow is first imported (the estimators import it lazily). A user's
-# own setting wins.
+# TensorFlow is first imported (the estimators import it lazily, through
+# skdigits._backend, which also drops the absl lines this does not reach).
+# A user's own setting wins.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"

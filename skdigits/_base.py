@@ -6,7 +6,6 @@ import warnings
 from abc import abstractmethod
 from numbers import Integral, Real
 
-import keras
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -17,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skdigits import _epoch, _reuse, _saving, _training, _tuning
+from skdigits._backend import keras
 from skdigits._compat import (
     Interval,
     Options,

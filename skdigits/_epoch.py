@@ -26,10 +26,9 @@ full-size slice, the padding given no weight. A batch's loss is the weighted
 mean over its real rows, as Keras computes it for a short batch.
 """
 
-import keras
 import numpy as np
-import tensorflow as tf
 
+from skdigits._backend import keras, tf
 from skdigits._tensors import to_tensor
 
 

@@ -11,9 +11,9 @@ builds the same weights without touching Keras's global random state.
 from math import isqrt
 from numbers import Integral
 
-import keras
 import numpy as np
 
+from skdigits._backend import keras
 from skdigits._presets import CNN_PRESETS, MLP_PRESETS
 
 _MLP = MLP_PRESETS["default"]

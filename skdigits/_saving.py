@@ -9,8 +9,7 @@ the model through Keras's own deserialisation.
 import os
 import tempfile
 
-import keras
-
+from skdigits._backend import keras
 from skdigits._quiet import upstream_noise
 
 

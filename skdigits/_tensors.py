@@ -10,7 +10,8 @@ second copy. The tensor keeps the copy alive; nothing else refers to it.
 """
 
 import numpy as np
-import tensorflow as tf
+
+from skdigits._backend import tf
 
 TENSOR_ALIGNMENT = 64
 

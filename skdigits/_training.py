@@ -4,12 +4,11 @@ import dataclasses
 import math
 import os
 
-import keras
 import numpy as np
-import tensorflow as tf
 from scipy.special import expit
 
 from skdigits import _tuning
+from skdigits._backend import keras, tf
 from skdigits._tensors import to_tensor
 
 

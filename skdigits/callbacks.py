@@ -23,9 +23,9 @@ import os
 import weakref
 from numbers import Integral, Real
 
-import keras
 import numpy as np
 
+from skdigits._backend import keras
 from skdigits._quiet import upstream_noise
 
 __all__ = ["BestModel", "EarlyExit", "EpochReport", "LearningRateDrop"]
@@ -60,7 +60,7 @@ def _weights(model):
     """A copy of ``model.get_weights()``, read in one compiled call."""
     if keras.backend.backend() != "tensorflow":
         return model.get_weights()
-    import tensorflow as tf
+    from skdigits._backend import tf
 
     variables = model.weights
     key = tuple(id(v) for v in variables)

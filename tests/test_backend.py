@@ -1,0 +1,87 @@
+"""TensorFlow's first import through skdigits: quiet, yet failures show."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from skdigits import _backend
+
+ONEDNN = (
+    b"I0000 00:00:1795788532.659192   13195 port.cc:153] oneDNN custom "
+    b"operations are on. You may see slightly different numerical results.\n"
+)
+BANNER = (
+    b"WARNING: All log messages before absl::InitializeLog() is called are "
+    b"written to STDERR\n"
+)
+WARNING = b"W0000 00:00:1795788532.659192   13195 some.cc:1] a warning\n"
+ERROR = b"E0000 00:00:1795788532.659192   13195 some.cc:2] an error\n"
+
+
+@pytest.mark.parametrize(
+    ("level", "dropped"),
+    [
+        (0, set()),
+        (1, {ONEDNN, BANNER}),
+        (2, {ONEDNN, BANNER, WARNING}),
+        (3, {ONEDNN, BANNER, WARNING, ERROR}),
+    ],
+)
+def test_absl_lines_below_the_level_are_dropped(level, dropped):
+    for line in (ONEDNN, BANNER, WARNING, ERROR, b"Traceback (most recent)\n"):
+        assert _backend._dropped(line, level) == (line in dropped)
+
+
+def fake_tensorflow(folder, body):
+    """A package named tensorflow whose import runs ``body``."""
+    package = folder / "tensorflow"
+    package.mkdir()
+    (package / "__init__.py").write_text(textwrap.dedent(body))
+    return folder
+
+
+def run_import(folder, env_level=None):
+    env = {"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin"}
+    if env_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = env_level
+    return subprocess.run(
+        [sys.executable, "-c", "import skdigits.callbacks"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_a_failing_import_still_says_why(tmp_path):
+    # What a broken build prints at import goes through, info lines do not.
+    folder = fake_tensorflow(
+        tmp_path,
+        f"""
+        import os
+        os.write(2, {BANNER + ONEDNN!r})
+        os.write(2, {ERROR!r})
+        os.write(2, b"Illegal instruction in a fake kernel\\n")
+        raise ImportError("this TensorFlow build is broken")
+        """,
+    )
+    done = run_import(folder)
+    assert done.returncode != 0
+    assert b"oneDNN" not in done.stderr and b"InitializeLog" not in done.stderr
+    assert ERROR in done.stderr
+    assert b"Illegal instruction in a fake kernel" in done.stderr
+    assert b"ImportError: this TensorFlow build is broken" in done.stderr
+
+
+def test_the_users_log_level_wins(tmp_path):
+    folder = fake_tensorflow(
+        tmp_path,
+        f"""
+        import os
+        os.write(2, {ONEDNN!r})
+        raise ImportError("stop here")
+        """,
+    )
+    assert ONEDNN not in run_import(folder).stderr
+    assert ONEDNN in run_import(folder, env_level="0").stderr
