@@ -1,4 +1,4 @@
-"""scikit-learn estimators wrapping Keras MLP and CNN digit classifiers.
+"""scikit-learn estimators around Keras classifiers, and digit presets.
 
 The estimators, builders and callbacks import Keras and TensorFlow on first
 use, so that ``skdigits.datasets`` loads MNIST without them.
@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "CNN_PRESETS": "skdigits._presets",
+    "KerasClassifier": "skdigits._classifier",
     "KerasCNNClassifier": "skdigits._cnn",
     "KerasMLPClassifier": "skdigits._mlp",
     "MLP_PRESETS": "skdigits._presets",

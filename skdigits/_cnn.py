@@ -4,8 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skdigits import _training
-from skdigits._base import BaseKerasClassifier
+from skdigits._classifier import PresetClassifier
 from skdigits._compat import Interval
 from skdigits._models import build_cnn, infer_image_shape
 from skdigits._presets import CNN_PRESETS
@@ -13,7 +12,7 @@ from skdigits._presets import CNN_PRESETS
 _DEFAULT = CNN_PRESETS["default"]
 
 
-class KerasCNNClassifier(BaseKerasClassifier):
+class KerasCNNClassifier(PresetClassifier):
     """A convolutional network for digits as a scikit-learn classifier.
 
     The Flux model zoo's network, strengthened: three blocks of 3x3
@@ -62,6 +61,9 @@ class KerasCNNClassifier(BaseKerasClassifier):
         The maximum number of passes over the training data. "auto" gives
         about 1,000 gradient steps, at least 20 and at most 200 epochs: 20
         on all of MNIST.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (keyed by label), multiplied into the sample
+        weights; "balanced" weighs classes inversely to their frequency.
     warm_start : bool, default=False
         Continue from the fitted weights on the next ``fit``.
     random_state : int, RandomState instance or None, default=None
@@ -70,11 +72,14 @@ class KerasCNNClassifier(BaseKerasClassifier):
         1 prints a line per epoch and why training stopped; 2 also shows
         Keras's progress bar.
     callbacks : list of keras.callbacks.Callback, default=None
-        Extra callbacks; fit uses deep copies, kept in ``callbacks_``.
+        Extra callbacks; fit uses deep copies, kept in ``callbacks_``. A
+        callback that monitors a validation metric ("val_...") makes "auto"
+        hold out validation rows.
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out to monitor; 0 monitors the
         training accuracy and loss. "auto" holds out 10% when that makes at
-        least 1,000 rows, else nothing.
+        least 1,000 rows, or when a callback monitors a validation metric,
+        else nothing.
     lr_patience : int or None, default=3
         Epochs without improvement before the learning rate drops.
     lr_factor : float, default=0.3
@@ -91,18 +96,24 @@ class KerasCNNClassifier(BaseKerasClassifier):
         End with the weights of the best epoch.
     checkpoint_path : str, path or None, default=None
         Save the best model to this ``.keras`` file during training.
+    jit_compile : bool or "auto", default="auto"
+        Compile the training steps with XLA; "auto" leaves convolutions to
+        TensorFlow's own kernels.
+    **kwargs
+        Routed parameters, as :class:`KerasClassifier` takes them.
 
     Attributes
     ----------
     image_shape_ : tuple (height, width)
         The image shape used.
-    model_, classes_, n_features_in_, feature_names_in_, batch_size_, \
-gd_variant_, history_, n_iter_, best_epoch_, best_score_, stop_reason_, \
-callbacks_
+    model_, classes_, n_features_in_, feature_names_in_, input_shape_, \
+batch_size_, gd_variant_, history_, n_iter_, best_epoch_, best_score_, \
+stop_reason_, callbacks_
         As in :class:`KerasMLPClassifier`.
 
     See Also
     --------
+    KerasClassifier : Any Keras classifier; this is one of its presets.
     KerasMLPClassifier : Multilayer perceptrons.
 
     Notes
@@ -124,7 +135,7 @@ callbacks_
     """
 
     _parameter_constraints: dict = {
-        **BaseKerasClassifier._parameter_constraints,
+        **PresetClassifier._parameter_constraints,
         "filters": ["array-like", Integral],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "image_shape": [tuple, list, None],
@@ -132,8 +143,8 @@ callbacks_
         "batch_norm": ["boolean"],
         "shift": [Interval(Real, 0, 1, closed="left")],
     }
-
     _presets = CNN_PRESETS
+    _builder = staticmethod(build_cnn)
 
     def __init__(
         self,
@@ -149,6 +160,7 @@ callbacks_
         loss="crossentropy",
         batch_size="auto",
         epochs="auto",
+        class_weight=None,
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -161,34 +173,39 @@ callbacks_
         target_accuracy=None,
         restore_best_weights=True,
         checkpoint_path=None,
+        jit_compile="auto",
+        **kwargs,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            batch_size=batch_size,
-            epochs=epochs,
-            warm_start=warm_start,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-            validation_fraction=validation_fraction,
-            lr_patience=lr_patience,
-            lr_factor=lr_factor,
-            min_lr=min_lr,
-            patience=patience,
-            target_accuracy=target_accuracy,
-            restore_best_weights=restore_best_weights,
-            checkpoint_path=checkpoint_path,
-        )
         self.filters = filters
         self.kernel_size = kernel_size
         self.image_shape = image_shape
         self.noise_std = noise_std
         self.batch_norm = batch_norm
         self.shift = shift
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.loss = loss
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_lr = min_lr
+        self.patience = patience
+        self.target_accuracy = target_accuracy
+        self.restore_best_weights = restore_best_weights
+        self.checkpoint_path = checkpoint_path
+        self.jit_compile = jit_compile
+        vars(self).update(kwargs)
 
-    def _as_rows(self, X, *, reset):
+    def _input_samples(self, X, *, reset):
+        """Rows of pixels from the accepted layouts, and the image shape of
+        3-D or 4-D input (for ``meta``)."""
         if not hasattr(X, "ndim"):
             X = np.asarray(X)
         if X.ndim == 4:
@@ -199,17 +216,18 @@ callbacks_
                 )
             X = X[..., 0]
         if X.ndim != 3:
-            return X, None
+            return X, {}
         shape = tuple(int(side) for side in X.shape[1:])
         expected = self.image_shape if reset else self.image_shape_
         if expected is not None and tuple(expected) != shape:
             raise ValueError(
                 f"X holds images of shape {shape}, but image_shape is {tuple(expected)}"
             )
-        return X.reshape(len(X), -1), shape
+        return X.reshape(len(X), -1), {"image_shape": shape}
 
-    def _model_spec(self, n_features, n_classes, image_shape):
-        shape = self.image_shape or image_shape
+    def _builder_arguments(self, meta):
+        n_features = meta["n_features_in_"]
+        shape = self.image_shape or meta.get("image_shape")
         if shape is None:
             shape = infer_image_shape(n_features)
         elif len(shape) != 2 or int(np.prod(shape)) != n_features:
@@ -217,22 +235,18 @@ callbacks_
                 f"image_shape {tuple(shape)} does not match the {n_features} "
                 "features of X"
             )
-        kwargs = {
+        return {
             "image_shape": tuple(int(side) for side in shape),
-            "n_classes": n_classes,
+            "n_classes": meta["n_classes_"],
             "filters": self.filters,
             "kernel_size": self.kernel_size,
             "noise_std": self.noise_std,
             "batch_norm": self.batch_norm,
             "shift": self.shift,
         }
-        return build_cnn, kwargs
 
-    def _set_architecture(self, kwargs):
-        self.image_shape_ = kwargs["image_shape"]
-
-    def _make_predictor(self):
-        return _training.graph_logits(self.model_, self.n_features_in_)
+    def _fitted_extra(self, model, meta):
+        return {"image_shape_": self._builder_arguments(meta)["image_shape"]}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

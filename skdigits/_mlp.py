@@ -1,9 +1,8 @@
-"""The multilayer-perceptron estimator."""
+"""The multilayer-perceptron estimator: a preset of ``KerasClassifier``."""
 
 from numbers import Real
 
-from skdigits import _training
-from skdigits._base import BaseKerasClassifier
+from skdigits._classifier import PresetClassifier
 from skdigits._compat import Interval, StrOptions
 from skdigits._models import build_mlp
 from skdigits._presets import MLP_PRESETS
@@ -11,7 +10,7 @@ from skdigits._presets import MLP_PRESETS
 _DEFAULT = MLP_PRESETS["default"]
 
 
-class KerasMLPClassifier(BaseKerasClassifier):
+class KerasMLPClassifier(PresetClassifier):
     """A Keras multilayer perceptron as a scikit-learn classifier.
 
     Parameters
@@ -44,6 +43,9 @@ class KerasMLPClassifier(BaseKerasClassifier):
     epochs : int or "auto", default="auto"
         The maximum number of passes over the training data. "auto" gives
         about 1,000 gradient steps, at least 20 and at most 200 epochs.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (keyed by label), multiplied into the sample
+        weights; "balanced" weighs classes inversely to their frequency.
     warm_start : bool, default=False
         Continue from the fitted weights on the next ``fit`` (with a fresh
         optimizer), instead of starting anew.
@@ -55,11 +57,13 @@ class KerasMLPClassifier(BaseKerasClassifier):
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks; fit uses deep copies, kept in ``callbacks_``. A
         whole epoch runs in one compiled call, so batch-level hooks run once
-        per epoch.
+        per epoch. A callback that monitors a validation metric ("val_...")
+        makes "auto" hold out validation rows.
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out (stratified, shuffled, seeded)
         to monitor; 0 monitors the training accuracy and loss. "auto" holds
-        out 10% when that makes at least 1,000 rows, else nothing.
+        out 10% when that makes at least 1,000 rows, or when a callback
+        monitors a validation metric, else nothing.
     lr_patience : int or None, default=5
         Epochs without improvement before the learning rate drops; None
         never drops it.
@@ -76,6 +80,12 @@ class KerasMLPClassifier(BaseKerasClassifier):
         End with the weights of the best epoch.
     checkpoint_path : str, path or None, default=None
         Save the best model to this ``.keras`` file during training.
+    jit_compile : bool or "auto", default="auto"
+        Compile the training steps with XLA; "auto" does when the fit may
+        run 1,000 steps or more.
+    **kwargs
+        Routed parameters, as :class:`KerasClassifier` takes them
+        (``optimizer__momentum=0.9``, ``callbacks__patience=3``, ...).
 
     Attributes
     ----------
@@ -85,6 +95,8 @@ class KerasMLPClassifier(BaseKerasClassifier):
         The class labels.
     n_features_in_ : int
         Number of features seen during fit.
+    input_shape_ : tuple
+        The shape of one sample, ``(n_features_in_,)``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when X had string column names.
     batch_size_ : int
@@ -108,6 +120,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
 
     See Also
     --------
+    KerasClassifier : Any Keras classifier; this is one of its presets.
     KerasCNNClassifier : A convolutional network.
 
     Notes
@@ -133,12 +146,13 @@ class KerasMLPClassifier(BaseKerasClassifier):
     """
 
     _parameter_constraints: dict = {
-        **BaseKerasClassifier._parameter_constraints,
+        **PresetClassifier._parameter_constraints,
         "hidden_layer_sizes": ["array-like", int],
         "activation": [str],
         "output_activation": [StrOptions({"softmax", "sigmoid"})],
         "l2": [Interval(Real, 0, None, closed="left")],
     }
+    _presets = MLP_PRESETS
 
     def __init__(
         self,
@@ -152,6 +166,7 @@ class KerasMLPClassifier(BaseKerasClassifier):
         loss="crossentropy",
         batch_size="auto",
         epochs="auto",
+        class_weight=None,
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -164,51 +179,42 @@ class KerasMLPClassifier(BaseKerasClassifier):
         target_accuracy=None,
         restore_best_weights=True,
         checkpoint_path=None,
+        jit_compile="auto",
+        **kwargs,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            learning_rate=learning_rate,
-            loss=loss,
-            batch_size=batch_size,
-            epochs=epochs,
-            warm_start=warm_start,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-            validation_fraction=validation_fraction,
-            lr_patience=lr_patience,
-            lr_factor=lr_factor,
-            min_lr=min_lr,
-            patience=patience,
-            target_accuracy=target_accuracy,
-            restore_best_weights=restore_best_weights,
-            checkpoint_path=checkpoint_path,
-        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
         self.l2 = l2
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.loss = loss
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_fraction = validation_fraction
+        self.lr_patience = lr_patience
+        self.lr_factor = lr_factor
+        self.min_lr = min_lr
+        self.patience = patience
+        self.target_accuracy = target_accuracy
+        self.restore_best_weights = restore_best_weights
+        self.checkpoint_path = checkpoint_path
+        self.jit_compile = jit_compile
+        vars(self).update(kwargs)
 
-    _presets = MLP_PRESETS
-    # Whole epochs per compiled call (see _epoch): a small network's steps
-    # cost less than Keras's per-batch and per-epoch overhead.
-    _engine = "epoch"
-
-    def _output_activation(self):
-        return self.output_activation
-
-    def _model_spec(self, n_features, n_classes, image_shape):
-        kwargs = {
-            "n_features": n_features,
-            "n_classes": n_classes,
+    def _builder_arguments(self, meta):
+        return {
+            "n_features": meta["n_features_in_"],
+            "n_classes": meta["n_classes_"],
             "hidden_layer_sizes": self.hidden_layer_sizes,
             "activation": self.activation,
             "output_activation": self.output_activation,
             "l2": self.l2,
         }
-        return build_mlp, kwargs
 
-    def _make_predictor(self):
-        # NumPy, float64: no tracing, and a row's probabilities do not depend
-        # on the rows predicted with it (scikit-learn checks this).
-        return _training.dense_forward(self.model_)
+    _builder = staticmethod(build_mlp)

@@ -16,7 +16,7 @@ _NUMPY_COPY = r"__array__ implementation doesn't accept a copy keyword"
 class _DropRetracing(logging.Filter):
     """TensorFlow logs 'triggered tf.function retracing' when many models of
     one architecture are traced in a row; the estimators reuse compiled
-    trainers (see _reuse), so the advice does not apply."""
+    trainers (see _engine), so the advice does not apply."""
 
     def filter(self, record):
         return "triggered tf.function retracing" not in record.getMessage()

@@ -1,12 +1,27 @@
-"""scikit-learn's own estimator checks, over both estimators."""
+"""scikit-learn's own estimator checks, over every estimator."""
 
+import keras
+import pytest
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-from skdigits import KerasCNNClassifier, KerasMLPClassifier
+from skdigits import KerasClassifier, KerasCNNClassifier, KerasMLPClassifier
+
+
+def small_network(meta, units=16):
+    """A user's model function: one hidden layer, a softmax per class."""
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+
 
 # Default parameters, as a user first tries them (random_state only).
 MLP = KerasMLPClassifier(random_state=0)
 CNN = KerasCNNClassifier(random_state=0)
+ANY = KerasClassifier(small_network, random_state=0)
 
 SAMPLE_WEIGHT_REASON = (
     "mini-batch training does not make a weight of 2 equal to a repeated "
@@ -22,6 +37,7 @@ NOT_AN_IMAGE_REASON = (
 CNN_NOT_IMAGE_CHECKS = [
     "check_classifier_data_not_an_array",
     "check_classifiers_classes",
+    "check_class_weight_classifiers",
     "check_classifiers_train",
     "check_dict_unchanged",
     "check_dont_overwrite_parameters",
@@ -62,7 +78,7 @@ def expected_failed_checks(estimator):
 
 
 # An expected failure that passes fails the run (xfail_strict in pyproject.toml).
-@parametrize_with_checks([MLP, CNN], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks([MLP, CNN, ANY], expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -74,6 +90,7 @@ def _messages(exc):
         exc = exc.__cause__ or exc.__context__
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_cnn_fails_non_image_checks_with_image_shape_error():
     results = check_estimator(
         CNN,

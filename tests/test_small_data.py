@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from skdigits import KerasCNNClassifier, KerasMLPClassifier, _reuse, _training
+from skdigits import KerasCNNClassifier, KerasMLPClassifier, _engine, _plan
 from skdigits.callbacks import EarlyExit
 
 
@@ -23,7 +23,7 @@ from skdigits.callbacks import EarlyExit
     ],
 )
 def test_auto_plan(n, batch, epochs):
-    plan = _training.make_plan("epoch", "auto", "auto", n)
+    plan = _plan.make_plan(batch_size="auto", epochs="auto", n_samples=n)
     assert (plan.batch_size, plan.epochs) == (batch, epochs)
     assert plan.gd_variant == ("batch" if n <= batch else "mini-batch")
 
@@ -32,14 +32,24 @@ def test_auto_plan(n, batch, epochs):
     ("n", "fraction"), [(60_000, 0.1), (10_000, 0.1), (9_999, 0.0), (1_347, 0.0)]
 )
 def test_auto_validation_fraction(n, fraction):
-    assert _training.resolve_validation_fraction("auto", n) == fraction
-    assert _training.resolve_validation_fraction(0.2, n) == 0.2
+    assert _plan.validation_fraction("auto", n) == fraction
+    assert _plan.validation_fraction(0.2, n) == 0.2
+    # A callback that monitors a validation metric gets a hold-out.
+    assert _plan.validation_fraction("auto", n, wanted=True) == 0.1
 
 
-def test_xla_only_for_fits_that_pay_it_back():
-    assert not _training.make_plan("epoch", 128, 5, 1_347).jit_compile
-    assert _training.make_plan("epoch", 128, 200, 1_347).jit_compile
-    assert not _training.make_plan("keras", 128, 200, 60_000).jit_compile
+def test_xla_only_for_dense_fits_that_pay_it_back():
+    def plan(epochs, n, dense):
+        return _plan.make_plan(
+            batch_size=128, epochs=epochs, n_samples=n, dense_stack=dense
+        )
+
+    assert not plan(5, 1_347, True).jit_compile
+    assert plan(200, 1_347, True).jit_compile
+    assert not plan(200, 60_000, False).jit_compile
+    # A dense stack runs whole epochs per call, others 2,048 rows a call.
+    assert plan(2, 60_000, True).steps_per_call == 469
+    assert plan(2, 60_000, False).steps_per_call == 16
 
 
 @pytest.mark.parametrize(
@@ -72,7 +82,7 @@ def test_reused_trainer_gives_identical_results(Estimator, params, digits):
     # A fit on a trainer left by another fit (other data, other seed) equals
     # a fit on a new trainer: nothing of the earlier fit carries over.
     X, X_test, y, _ = digits
-    _reuse.clear()
+    _engine.clear()
     fresh = Estimator(random_state=1, **params).fit(X[:400], y[:400])
     expected = fresh.predict_proba(X_test)
     Estimator(random_state=2, **params).fit(X[400:800], y[400:800])

@@ -1,0 +1,255 @@
+"""What a fit compiles: the optimizer, loss and metrics, from parameters.
+
+Each is given as SciKeras and Keras users give them (a name, a class, an
+instance, or for metrics a list of those), with routed parameters
+(``optimizer__learning_rate``, ``loss__label_smoothing``,
+``metrics__0__threshold``) for the classes and names; an instance is
+copied, never trained in place. The loss also decides the form of the
+targets: class indices for a sparse loss, a 0/1 column for one output
+unit, one-hot rows otherwise.
+"""
+
+from skdigits._backend import keras
+from skdigits._routing import entries_arguments
+
+# The loss "crossentropy" picks the cross-entropy that fits the model's
+# output: per unit (binary) for sigmoid outputs or one unit, over the
+# classes (categorical) for softmax outputs; from logits for a linear one.
+CROSSENTROPY = "crossentropy"
+
+
+def output_activation(model):
+    """The name of the activation of ``model``'s output, or None.
+
+    The last layer's (a ``Dense`` with an activation, or an ``Activation``
+    layer); None when it cannot be told (a custom layer).
+    """
+    layer = model.layers[-1] if model.layers else None
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    name = keras.activations.serialize(activation)
+    return name if isinstance(name, str) else None
+
+
+def output_units(model):
+    """The number of output units of a single-output ``model``."""
+    if len(model.outputs or ()) > 1:
+        raise ValueError(
+            f"the model has {len(model.outputs)} outputs; a classifier takes "
+            "models with one output of class probabilities (or logits)"
+        )
+    shape = model.output_shape
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise ValueError(
+            f"the model's output has shape {shape}; a classifier needs "
+            "(n_samples, n_units): one unit for a binary sigmoid output, or "
+            "one per class"
+        )
+    return int(shape[-1])
+
+
+def copied(obj):
+    """A new object like ``obj``, from its config."""
+    return type(obj).from_config(obj.get_config())
+
+
+def make_optimizer(spec, params, learning_rate=None):
+    """A new Keras optimizer from a name, class or instance, and its routed
+    ``params``; ``learning_rate``, when given, sets the rate."""
+    if learning_rate is not None and "learning_rate" in params:
+        raise ValueError(
+            "learning_rate and optimizer__learning_rate are both set: give one"
+        )
+    ((entry, arguments),), _ = entries_arguments(spec, params, "optimizer")
+    if isinstance(entry, str):
+        try:
+            entry = type(keras.optimizers.get(entry))
+        except ValueError:
+            raise ValueError(
+                f"optimizer={entry!r} is not a Keras optimizer name "
+                "(for example 'sgd', 'adam', 'rmsprop', 'adagrad')"
+            ) from None
+    if isinstance(entry, type) and issubclass(entry, keras.optimizers.Optimizer):
+        optimizer = entry(**arguments)
+    elif isinstance(entry, keras.optimizers.Optimizer):
+        optimizer = copied(entry)
+    else:
+        raise TypeError(
+            "optimizer must be a Keras optimizer name, class or instance, "
+            f"got {entry!r}"
+        )
+    if learning_rate is not None:
+        optimizer.learning_rate = learning_rate
+    return optimizer
+
+
+def _loss_name(loss):
+    if isinstance(loss, str):
+        return loss
+    if isinstance(loss, type):
+        return loss.__name__
+    fn = getattr(loss, "fn", None)  # Keras's LossFunctionWrapper
+    return getattr(fn or loss, "__name__", type(loss).__name__)
+
+
+def make_loss(spec, params, activation, units):
+    """A new Keras loss from the ``loss`` parameter and its routed
+    ``params``, for a model whose output has ``units`` units of
+    ``activation``."""
+    if spec == CROSSENTROPY:
+        if params:
+            raise ValueError(
+                f"loss__{next(iter(params))}: the loss 'crossentropy' takes no "
+                "parameters; give a Keras loss class to set them"
+            )
+        from_logits = activation == "linear"
+        if units == 1 or activation == "sigmoid":
+            return keras.losses.BinaryCrossentropy(from_logits=from_logits)
+        return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+    if spec == "mse" and not params:
+        return keras.losses.MeanSquaredError()
+    ((entry, arguments),), _ = entries_arguments(spec, params, "loss")
+    if isinstance(entry, str):
+        try:
+            found = keras.losses.get(entry)
+        except ValueError:
+            found = None
+        if found is None:
+            raise ValueError(f"loss={entry!r} is not a Keras loss name")
+        if arguments:
+            if isinstance(found, keras.losses.Loss):
+                return type(found).from_config({**found.get_config(), **arguments})
+            raise ValueError(
+                f"loss__{next(iter(arguments))}: the loss {entry!r} is a "
+                "function; give its class to set parameters"
+            )
+        return copied(found) if isinstance(found, keras.losses.Loss) else found
+    if isinstance(entry, type) and issubclass(entry, keras.losses.Loss):
+        return entry(**arguments)
+    if isinstance(entry, keras.losses.Loss):
+        return copied(entry)
+    if callable(entry):
+        return entry
+    raise TypeError(
+        f"loss must be 'crossentropy' or a Keras loss name, class, instance "
+        f"or function, got {entry!r}"
+    )
+
+
+def target_form(loss, units):
+    """How the targets reach ``loss``: "index" (class indices, for a sparse
+    loss), "column" (0/1, one unit) or "onehot"."""
+    if "sparse" in _loss_name(loss).lower():
+        return "index"
+    return "column" if units == 1 else "onehot"
+
+
+def from_logits(loss):
+    """Whether ``loss`` reads logits (so predictions need the activation)."""
+    try:
+        config = loss.get_config() if isinstance(loss, keras.losses.Loss) else {}
+    except NotImplementedError:
+        config = {}
+    return bool(config.get("from_logits", False))
+
+
+# Metric names that are the accuracy the estimators always log.
+ACCURACY_NAMES = ("accuracy", "acc")
+
+
+def make_metrics(spec, params):
+    """``(metric, weighted)`` pairs from the ``metrics`` parameter (None, a
+    name, class or instance, or a list of those) and its routed
+    ``params``; names of the accuracy are left out (it is always logged,
+    weighted by the sample weights). The others are unweighted, as
+    Keras's ``compile(metrics=...)``."""
+    if spec is None:
+        if params:
+            raise ValueError(f"metrics__{next(iter(params))} is set, but no metrics")
+        return []
+    if isinstance(spec, dict):
+        raise TypeError("metrics must be a list: a classifier has one output")
+    entries, _ = entries_arguments(spec, params, "metrics")
+    built = []
+    for entry, arguments in entries:
+        if isinstance(entry, str) and entry in ACCURACY_NAMES:
+            continue
+        built.append((make_metric(entry, arguments), False))
+    return built
+
+
+def make_metric(entry, arguments=None):
+    """A new Keras metric from a name, class, instance or function."""
+    arguments = arguments or {}
+    if isinstance(entry, str):
+        try:
+            found = keras.metrics.get(entry)
+        except ValueError:
+            raise ValueError(f"metrics: {entry!r} is not a Keras metric name") from None
+        if isinstance(found, keras.metrics.Metric):
+            # Named as given, as Keras's compile names it.
+            return type(found).from_config(
+                {**found.get_config(), **arguments, "name": entry}
+            )
+        if isinstance(found, type):
+            return found(**{"name": entry, **arguments})
+        return keras.metrics.MeanMetricWrapper(found, name=entry, **arguments)
+    if isinstance(entry, type) and issubclass(entry, keras.metrics.Metric):
+        return entry(**arguments)
+    if isinstance(entry, keras.metrics.Metric):
+        return copied(entry)
+    if isinstance(entry, dict):
+        return keras.metrics.deserialize(entry)
+    if callable(entry):
+        return keras.metrics.MeanMetricWrapper(entry, name=entry.__name__)
+    raise TypeError(f"metrics: {entry!r} is not a Keras metric")
+
+
+def metric_spec(metric):
+    """A description of a built metric, for the key of compiled work."""
+    return {"class": type(metric).__qualname__, "config": metric.get_config()}
+
+
+def compiled_with(model):
+    """The optimizer, loss and metric entries a compiled ``model`` came with
+    (new objects, from its compile config)."""
+    config = model.get_compile_config() or {}
+    metrics = []
+    for key in ("metrics", "weighted_metrics"):
+        for entry in config.get(key) or []:
+            if isinstance(entry, str) and entry in ACCURACY_NAMES:
+                continue
+            metrics.append((make_metric(entry), key == "weighted_metrics"))
+    optimizer = copied(model.optimizer)
+    loss = model.loss
+    if isinstance(loss, keras.losses.Loss):
+        loss = copied(loss)
+    return optimizer, loss, metrics
+
+
+def make_callbacks(spec, params):
+    """New Keras callbacks from the ``callbacks`` parameter (None, a class
+    or instance, or a list or dict of them) and its routed ``params``.
+    Instances are deep copies: the parameter never holds a trained model."""
+    import copy
+
+    if spec is None:
+        if params:
+            raise ValueError(
+                f"callbacks__{next(iter(params))} is set, but no callbacks"
+            )
+        return []
+    entries, _ = entries_arguments(spec, params, "callbacks")
+    built = []
+    for entry, arguments in entries:
+        if isinstance(entry, type) and issubclass(entry, keras.callbacks.Callback):
+            built.append(entry(**arguments))
+        elif isinstance(entry, keras.callbacks.Callback):
+            built.append(copy.deepcopy(entry))
+        else:
+            raise TypeError(
+                "callbacks must hold keras.callbacks.Callback instances or "
+                f"classes, got {entry!r}"
+            )
+    return built

@@ -1,0 +1,111 @@
+"""The fit plan: what one fit does, decided once before anything trains.
+
+Nothing here imports Keras: the plan is made from the estimator's
+parameters and the size of the data, then handed to the engine.
+"""
+
+import dataclasses
+import math
+
+from skdigits import _tuning
+
+
+@dataclasses.dataclass(frozen=True)
+class FitPlan:
+    """What one fit does.
+
+    ``epochs`` is the last epoch to train (Keras's ``epochs`` of ``fit``),
+    starting after ``initial_epoch``; each epoch runs ``steps_per_epoch``
+    batches of ``batch_size`` rows, ``steps_per_call`` of them per compiled
+    call, the whole call XLA-compiled when ``jit_compile``.
+    """
+
+    batch_size: int
+    gd_variant: str
+    initial_epoch: int
+    epochs: int
+    steps_per_epoch: int
+    steps_per_call: int
+    jit_compile: bool
+
+    @property
+    def n_epochs(self):
+        """The number of epochs this fit may train."""
+        return self.epochs - self.initial_epoch
+
+
+def auto_batch_size(n_samples):
+    """``batch_size="auto"``: see the constants in ``_tuning``."""
+    batch = _tuning.AUTO_BATCH_MAX
+    while (
+        batch > _tuning.AUTO_BATCH_MIN
+        and n_samples < batch * _tuning.AUTO_MIN_STEPS_PER_EPOCH
+    ):
+        batch //= 2
+    return batch
+
+
+def auto_epochs(steps_per_epoch):
+    """``epochs="auto"``: enough epochs for ``AUTO_STEPS`` steps, bounded."""
+    wanted = math.ceil(_tuning.AUTO_STEPS / steps_per_epoch)
+    return min(_tuning.AUTO_EPOCHS_MAX, max(_tuning.AUTO_EPOCHS_MIN, wanted))
+
+
+def validation_fraction(fraction, n_samples, *, wanted=False):
+    """The share of ``n_samples`` rows to hold out.
+
+    ``"auto"`` holds out ``AUTO_VALIDATION_FRACTION`` when that makes at
+    least ``AUTO_MIN_VALIDATION_ROWS`` rows, or when ``wanted`` (a callback
+    monitors a validation metric); otherwise nothing.
+    """
+    if fraction != "auto":
+        return fraction
+    held_out = n_samples * _tuning.AUTO_VALIDATION_FRACTION
+    if wanted or held_out >= _tuning.AUTO_MIN_VALIDATION_ROWS:
+        return _tuning.AUTO_VALIDATION_FRACTION
+    return 0.0
+
+
+def resolve_batch_size(batch_size, n_samples):
+    """The batch size actually used, and the gradient-descent variant."""
+    if batch_size == "auto":
+        batch_size = auto_batch_size(n_samples)
+    if batch_size == 1:
+        return 1, "stochastic"
+    if batch_size is None or batch_size == -1 or batch_size >= n_samples:
+        return n_samples, "batch"
+    return int(batch_size), "mini-batch"
+
+
+def make_plan(
+    *, batch_size, epochs, n_samples, initial_epoch=0, dense_stack=False, jit="auto"
+):
+    """The plan of a fit on ``n_samples`` training rows.
+
+    ``batch_size`` and ``epochs`` are the estimator's parameters (an int or
+    "auto"; ``epochs`` counts from ``initial_epoch``). ``jit="auto"``
+    compiles with XLA a stack of dense layers (``dense_stack``: XLA's
+    fused steps are cheaper there, while convolutions run faster on
+    TensorFlow's oneDNN kernels) when the fit may run ``MIN_STEPS_FOR_XLA``
+    steps. A call runs a whole epoch of a dense stack (its steps cost less
+    than a call), or ``ROWS_PER_CALL`` rows of any other model (so that
+    progress shows and callbacks hear from the fit).
+    """
+    batch, variant = resolve_batch_size(batch_size, n_samples)
+    steps = math.ceil(n_samples / batch)
+    if epochs == "auto":
+        epochs = auto_epochs(steps)
+    if jit == "auto":
+        jit = dense_stack and steps * epochs >= _tuning.MIN_STEPS_FOR_XLA
+    per_call = steps
+    if not dense_stack:
+        per_call = max(1, min(steps, _tuning.ROWS_PER_CALL // batch))
+    return FitPlan(
+        batch_size=batch,
+        gd_variant=variant,
+        initial_epoch=int(initial_epoch),
+        epochs=int(initial_epoch + epochs),
+        steps_per_epoch=steps,
+        steps_per_call=per_call,
+        jit_compile=bool(jit),
+    )

@@ -1,0 +1,168 @@
+"""The training engine trains exactly as Keras's own loop, batch by batch."""
+
+import keras
+import numpy as np
+import pytest
+
+from skdigits import _engine, _plan, build_cnn, build_mlp
+
+
+@pytest.mark.parametrize(
+    ("n", "multiple", "rows"),
+    [(1, 1, 1), (15, 1, 15), (17, 1, 18), (1212, 32, 1280), (54000, 128, 57344)],
+)
+def test_bucket(n, multiple, rows):
+    got = _engine.bucket(n, multiple)
+    assert got == rows
+    assert got % multiple == 0 and n <= got <= n * 1.125 + multiple
+
+
+def _order(n, seed, epoch):
+    return _engine.epoch_order(n, n, seed, epoch)
+
+
+def _keras_twin(build, start, **compile_args):
+    model = build()
+    model.set_weights(start.get_weights())
+    model.compile(
+        weighted_metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        **compile_args,
+    )
+    return model
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("batch_size", [4, 10, 23])
+@pytest.mark.parametrize("per_call", [1, 2, 100])
+def test_engine_equals_keras_batches(batch_size, jit, per_call):
+    # 23 rows: batches of 4 end in a short batch of 3; 23 is batch GD. The
+    # calls run 1, 2 or all steps of an epoch.
+    rng = np.random.RandomState(0)
+    X = rng.rand(23, 8).astype(np.float32)
+    labels = rng.randint(0, 3, 23)
+    Y = np.eye(3, dtype=np.float32)[labels]
+    w = rng.uniform(0.5, 2, 23).astype(np.float32)
+    X_val, Y_val, l_val = X[:7], Y[:7], labels[:7]
+    w_val = np.ones(7, np.float32)
+
+    def build():
+        return build_mlp(8, 3, hidden_layer_sizes=(5,), l2=0.01, seed=0)
+
+    start = build()
+    ours = build()
+    ours.set_weights(start.get_weights())
+    ours.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.CategoricalCrossentropy(),
+    )
+    trainer = _engine.Trainer(ours)
+    steps = -(-23 // batch_size)
+    plan = _plan.FitPlan(
+        batch_size=batch_size,
+        gd_variant="mini-batch",
+        initial_epoch=0,
+        epochs=2,
+        steps_per_epoch=steps,
+        steps_per_call=min(per_call, steps),
+        jit_compile=jit,
+    )
+    multiple = batch_size if jit else None
+    train = _engine.Rows(X, Y, labels, w, multiple=multiple)
+    val = _engine.Rows(X_val, Y_val, l_val, w_val, multiple=7 if jit else None)
+    logs = _engine.run(trainer, plan, train, val, [], seed=5).history
+
+    keras_model = _keras_twin(
+        build,
+        start,
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.CategoricalCrossentropy(),
+    )
+    for epoch in range(2):
+        order = _order(23, 5, epoch)
+        expected = keras_model.fit(
+            X[order],
+            Y[order],
+            sample_weight=w[order],
+            batch_size=batch_size,
+            shuffle=False,
+            validation_data=(X_val, Y_val, w_val),
+            verbose=0,
+        ).history
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(logs[key][epoch], expected[key][0], rtol=2e-5)
+    for a, b in zip(ours.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+
+
+def test_engine_trains_batch_norm_on_the_real_rows_of_a_short_batch():
+    # Without XLA the last batch is short, as Keras's: a padded one would
+    # feed zeros into the batch statistics of BatchNormalization.
+    rng = np.random.RandomState(1)
+    X = rng.rand(21, 64).astype(np.float32)
+    labels = rng.randint(0, 3, 21)
+    Y = np.eye(3, dtype=np.float32)[labels]
+    w = np.ones(21, np.float32)
+
+    def build():
+        return build_cnn((8, 8), 3, filters=(4,), noise_std=0, shift=0, seed=0)
+
+    start = build()
+    ours = build()
+    ours.set_weights(start.get_weights())
+    ours.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
+    plan = _plan.make_plan(batch_size=8, epochs=1, n_samples=21)
+    _engine.run(_engine.Trainer(ours), plan, _engine.Rows(X, Y, labels, w), None, [], 3)
+    twin = _keras_twin(
+        build,
+        start,
+        optimizer=keras.optimizers.SGD(0.1),
+        loss="categorical_crossentropy",
+    )
+    order = _order(21, 3, 0)
+    twin.fit(X[order], Y[order], batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+
+
+def test_order_is_a_new_permutation_each_epoch():
+    first, second = _order(50, 3, 0), _order(50, 3, 1)
+    assert sorted(first) == list(range(50)) == sorted(second)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, _order(50, 3, 0))
+
+
+def test_trainer_restores_every_variable():
+    # A reused trainer starts exactly where a new one does: weights, the
+    # optimizer's slots and step count, and the learning rate.
+    model = build_mlp(8, 3, hidden_layer_sizes=(5,), seed=1)
+    net = build_mlp(8, 3, hidden_layer_sizes=(5,), seed=0)
+    net.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    trainer = _engine.Trainer(net)
+    X = np.random.RandomState(0).rand(20, 8).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[np.arange(20) % 3]
+    trainer.load(model, None, 0.01)
+    trainer.model.fit(X, Y, epochs=2, verbose=0)
+    state = trainer.optimizer_state()
+    _engine.assign_weights(model, trainer.weights())
+    trained = [w.copy() for w in model.get_weights()]
+    assert int(state[0]) > 0  # the iteration count moved
+    fresh = build_mlp(8, 3, hidden_layer_sizes=(5,), seed=1)
+    trainer.load(fresh, None, 0.5)
+    for a, b in zip(trainer.model.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(trainer.model.optimizer.iterations.numpy()) == 0
+    assert float(trainer.model.optimizer.learning_rate.numpy()) == pytest.approx(0.5)
+    # Given a saved state, it carries on from it.
+    trainer.load(model, state, None)
+    assert int(trainer.model.optimizer.iterations.numpy()) == int(state[0])
+    np.testing.assert_array_equal(trainer.model.get_weights()[0], trained[0])
+
+
+def test_trainer_key_ignores_names_and_seeds_but_not_layers():
+    a = build_mlp(64, 10, seed=1)
+    b = build_mlp(64, 10, seed=2)  # other seeds, other layer names
+    c = build_mlp(64, 10, hidden_layer_sizes=(7,), seed=1)
+    key = _engine.trainer_key
+    assert key(a, (64,), {}) == key(b, (64,), {})
+    assert key(a, (64,), {}) != key(c, (64,), {})
+    assert key(a, (64,), {}) != key(a, (64,), {"loss": "mse"})
