@@ -1,7 +1,9 @@
 """TensorFlow and Keras, imported once for all of skdigits, quietly.
 
 Every module of skdigits that needs them imports them from here, so that
-the first import in a process goes through ``_quiet_first_import``.
+the first import in a process goes through ``_quiet_first_import``. Without
+TensorFlow (the base install has Keras but no backend) that import fails
+with one line naming the extra to install.
 
 TensorFlow's first import writes C++ log lines straight to file descriptor
 2 (through absl, before TensorFlow's own logging is set up, so that
@@ -76,12 +78,29 @@ def _filtered_stderr(min_level):
         os.close(saved)
 
 
+MISSING = (
+    "skdigits trains through TensorFlow, which is not installed here: "
+    "pip install 'skdigits[cpu]' (CPU only) or 'skdigits[tensorflow]'"
+)
+
+
 def _quiet_first_import():
-    if "tensorflow" in sys.modules:  # imported already: nothing to quiet
-        import tensorflow
-    else:
-        with _filtered_stderr(_min_log_level()):
+    try:
+        if "tensorflow" in sys.modules:  # imported already: nothing to quiet
             import tensorflow
+        else:
+            with _filtered_stderr(_min_log_level()):
+                import tensorflow
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorflow":
+            raise  # a broken install: its own message says what is missing
+        raise ImportError(MISSING, name="tensorflow") from None
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend != "tensorflow":
+        raise ImportError(
+            f"skdigits trains through TensorFlow, but KERAS_BACKEND is "
+            f"{backend!r}: unset it or set it to 'tensorflow'"
+        )
     import keras
 
     return tensorflow, keras

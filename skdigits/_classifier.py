@@ -1,6 +1,7 @@
 """``KerasClassifier``: any Keras classifier, trained the skdigits way."""
 
 import contextlib
+import copy
 import inspect
 import os
 import signal
@@ -10,7 +11,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
@@ -398,6 +399,21 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             super().set_params(**plain)
         return self
 
+    def __sklearn_clone__(self):
+        # A network given as a parameter is read, never trained (each fit
+        # clones it): clones share it, where scikit-learn would deep-copy it
+        # (through Keras's saving, with its warnings) for every fit of a
+        # search.
+        params = self.get_params(deep=False)
+        shared = {k: v for k, v in params.items() if isinstance(v, keras.Model)}
+        new = type(self)(
+            **{k: clone(v, safe=False) for k, v in params.items() if k not in shared},
+            **shared,
+        )
+        if hasattr(self, "_metadata_request"):
+            new._metadata_request = copy.deepcopy(self._metadata_request)
+        return new
+
     # -- the steps of a fit, each overridable -----------------------------------
 
     def _input_samples(self, X, *, reset):
@@ -631,17 +647,22 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             int(s) for s in rng.randint(0, 2**31 - 1, size=3)
         )
         meta = data["meta"]
+        # partial_fit carries on with the callbacks of the earlier calls; a
+        # fit (warm or not) starts from copies of the parameter's.
+        if partial and warm:
+            callbacks = self.callbacks_
+        else:
+            callbacks = _compile.make_callbacks(
+                settings["callbacks"], _routing.routed(extra, "callbacks")
+            )
         if warm:
             if self._architecture(meta) != self._architecture_:
                 raise ValueError(
                     "warm_start: the parameters of the network changed since the "
                     "last fit; fit with warm_start=False to build it anew"
                 )
-            model, callbacks = self.model_, self.callbacks_
+            model = self.model_
         else:
-            callbacks = _compile.make_callbacks(
-                settings["callbacks"], _routing.routed(extra, "callbacks")
-            )
             model = self._build(meta, lambda: self._compile_kwargs(extra), init_seed)
             sample = data["X"].shape[1:]
             if not model.built:
@@ -723,14 +744,11 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     def _fit_data(self, X, y, sample_weight, settings, *, warm, classes):
         """Validated arrays, class encoding, weights and ``meta``."""
         X, found = self._input_samples(X, reset=not warm)
+        if warm:
+            self._check_sample_shape(X)
         X, y = validate_data(
             self, X, y, reset=not warm, dtype=np.float32, allow_nd=True
         )
-        if warm and X.shape[1:] != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but the estimator was "
-                f"fitted on samples of shape {self.input_shape_}"
-            )
         check_classification_targets(y)
         weights = _check_sample_weight(
             sample_weight, X, dtype=np.float32, ensure_non_negative=True
@@ -787,6 +805,16 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             "encoder": encoder,
             "meta": meta,
         }
+
+    def _check_sample_shape(self, X):
+        """A clear error for samples (images, sequences) of another shape
+        than the fitted ones; rows are checked by scikit-learn."""
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) > 2 and shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {tuple(shape[1:])}, but the estimator "
+                f"was fitted on samples of shape {self.input_shape_}"
+            )
 
     @staticmethod
     def _model_input(model, X):
@@ -1096,12 +1124,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._input_samples(X, reset=False)
+        self._check_sample_shape(X)
         X = validate_data(self, X, reset=False, dtype=np.float32, allow_nd=True)
-        if X.shape[1:] != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but the estimator was "
-                f"fitted on samples of shape {self.input_shape_}"
-            )
         if self._reshape_to is not None:
             X = X.reshape(len(X), *self._reshape_to)
         out = self._predictor(X)

@@ -226,7 +226,7 @@ def main(argv=None):
     }
     try:
         command[args.command](args)
-    except (CLIError, ValueError, OSError) as exc:
+    except (CLIError, ValueError, OSError, ImportError) as exc:
         print(f"skdigits {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -66,7 +66,10 @@ def bucket(n, multiple):
 
 
 def epoch_order(n, rows, seed, epoch):
-    """The order of the ``n`` real rows in an epoch, then the padding rows."""
+    """The order of the ``n`` real rows in an epoch, then the padding rows;
+    with ``seed`` None, the rows in their own order (no shuffling)."""
+    if seed is None:
+        return np.arange(rows, dtype=np.int32)
     order = np.random.default_rng([seed, epoch]).permutation(n)
     return np.concatenate([order, np.arange(n, rows)]).astype(np.int32)
 
@@ -464,7 +467,7 @@ def run(trainer, plan, train, val, callbacks, seed, verbose=0):
 
     ``train`` and ``val`` (or None) are ``Rows``; ``callbacks`` are Keras
     callbacks, driven as ``fit`` drives them; ``seed`` draws each epoch's
-    order of the rows.
+    order of the rows (None keeps their order).
     """
     model = trainer.model
     train_calls, evaluate = trainer.functions(plan.batch_size, plan.jit_compile)

@@ -85,3 +85,46 @@ def test_the_users_log_level_wins(tmp_path):
     )
     assert ONEDNN not in run_import(folder).stderr
     assert ONEDNN in run_import(folder, env_level="0").stderr
+
+
+def without_tensorflow(code):
+    """Run ``code`` in a fresh process where TensorFlow cannot be imported."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['tensorflow'] = None\n" + textwrap.dedent(code),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_missing_tensorflow_is_one_line_naming_the_extra():
+    done = without_tensorflow(
+        """
+        try:
+            from skdigits import KerasMLPClassifier
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.strip().splitlines()
+    assert "skdigits[cpu]" in line and "skdigits[tensorflow]" in line
+    # The data sets need no TensorFlow.
+    done = without_tensorflow("from skdigits.datasets import load_mnist; print('ok')")
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_missing_tensorflow_in_the_command_line():
+    done = without_tensorflow(
+        """
+        from skdigits._cli import main
+        sys.exit(main(["train", "--max-samples", "100"]))
+        """
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("skdigits train: error: ") and "skdigits[cpu]" in line
