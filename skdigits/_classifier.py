@@ -163,21 +163,24 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out (stratified, shuffled, seeded)
         to monitor; 0 monitors the training accuracy and loss. "auto" holds
-        out 10% when that makes at least 1,000 rows, or when a callback
-        monitors a validation metric ("val_..."), else nothing.
-    lr_patience : int or None, default=5
+        out 10% when a callback monitors a validation metric ("val_..."),
+        or when a training rule is on and 10% makes at least 1,000 rows;
+        else nothing.
+    lr_patience : int or None, default=None
         Epochs without improvement before the learning rate drops; None
-        never drops it.
+        never drops it. (The training rules are off by default here, so
+        that a model trains as Keras's ``fit`` trains it; the presets turn
+        them on with values tuned for their networks.)
     lr_factor : float, default=0.1
         Multiplier of each drop.
     min_lr : float, default=1e-6
         The learning rate never drops below this.
-    patience : int or None, default=10
+    patience : int or None, default=None
         Epochs without improvement before stopping as converged; None
         disables it.
     target_accuracy : float or None, default=None
         Stop once the monitored accuracy reaches this; None disables it.
-    restore_best_weights : bool, default=True
+    restore_best_weights : bool, default=False
         End with the weights of the best epoch.
     checkpoint_path : str, path or None, default=None
         Save the best model to this ``.keras`` file during training.
@@ -300,12 +303,12 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         callbacks=None,
         validation_fraction="auto",
-        lr_patience=5,
+        lr_patience=None,
         lr_factor=0.1,
         min_lr=1e-6,
-        patience=10,
+        patience=None,
         target_accuracy=None,
-        restore_best_weights=True,
+        restore_best_weights=False,
         checkpoint_path=None,
         jit_compile="auto",
         **kwargs,
@@ -491,12 +494,19 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             and self.model.compiled
         ):
             source = self.model
+        units = _compile.output_units(model)
         if source is not None:
             optimizer, loss, metrics = _compile.compiled_with(source)
             if self.learning_rate is not None:
                 optimizer.learning_rate = self.learning_rate
+            if loss is None:  # compiled without a loss: the parameter's
+                loss = _compile.make_loss(
+                    self.loss,
+                    _routing.routed(extra, "loss"),
+                    _compile.output_activation(model),
+                    units,
+                )
             return optimizer, loss, metrics
-        units = _compile.output_units(model)
         optimizer = _compile.make_optimizer(
             self.optimizer, _routing.routed(extra, "optimizer"), self.learning_rate
         )
@@ -514,13 +524,18 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     def _compile_kwargs(self, extra):
         """What a model function that compiles itself gets as
         ``compile_kwargs``: the optimizer built from its parameters, the
-        ``loss`` and ``metrics`` parameters as given."""
+        ``loss`` and ``metrics`` parameters (a Keras loss, or None for
+        "crossentropy", which needs the model's output to be chosen; a model
+        compiled without a loss gets it)."""
         optimizer = _compile.make_optimizer(
             self.optimizer, _routing.routed(extra, "optimizer"), self.learning_rate
         )
+        loss = self.loss
+        if loss == _compile.CROSSENTROPY:
+            loss = None
         return {
             "optimizer": optimizer,
-            "loss": self.loss,
+            "loss": loss,
             "metrics": getattr(self, "metrics", None),
         }
 
@@ -576,7 +591,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            Every class; required on the first call.
+            Every class, on the first call; None takes those of ``y`` (and a
+            later call with another label is an error).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
 
@@ -586,8 +602,6 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             The estimator.
         """
         warm = hasattr(self, "model_")
-        if not warm and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(
             X,
             y,
@@ -896,7 +910,15 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"validation_split must be in [0, 1), got {split!r}")
             fraction = split
         wanted = _monitors_validation(callbacks)
-        fraction = _plan.validation_fraction(fraction, len(X), wanted=wanted)
+        rules = (
+            self.lr_patience is not None
+            or self.patience is not None
+            or self.target_accuracy is not None
+            or self.restore_best_weights
+        )
+        fraction = _plan.validation_fraction(
+            fraction, len(X), wanted=wanted, rules=rules
+        )
         if fraction == 0:
             if wanted:
                 raise ValueError(
@@ -1004,15 +1026,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         snapshot = None
         if trainer.model is model and warm:  # trains the fitted model itself
             snapshot = trainer.weights(), trainer.optimizer_state()
-        learning_rate = optimizer.learning_rate
-        if isinstance(learning_rate, keras.Variable | tf.Variable):
-            learning_rate = float(np.asarray(learning_rate.numpy()))
         try:
-            trainer.load(
-                model,
-                optimizer_state,
-                learning_rate if isinstance(learning_rate, float) else None,
-            )
+            trainer.load(model, optimizer_state, _compile.learning_rate_of(optimizer))
             with released_custom_gradients(), upstream_noise():
                 history = _engine.run(
                     trainer,

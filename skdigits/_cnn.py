@@ -78,8 +78,8 @@ class KerasCNNClassifier(PresetClassifier):
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out to monitor; 0 monitors the
         training accuracy and loss. "auto" holds out 10% when that makes at
-        least 1,000 rows, or when a callback monitors a validation metric,
-        else nothing.
+        least 1,000 rows (and a training rule is on), or when a callback
+        monitors a validation metric, else nothing.
     lr_patience : int or None, default=3
         Epochs without improvement before the learning rate drops.
     lr_factor : float, default=0.3

@@ -9,6 +9,8 @@ targets: class indices for a sparse loss, a 0/1 column for one output
 unit, one-hot rows otherwise.
 """
 
+import numpy as np
+
 from skdigits._backend import keras
 from skdigits._routing import entries_arguments
 
@@ -82,6 +84,14 @@ def make_optimizer(spec, params, learning_rate=None):
     if learning_rate is not None:
         optimizer.learning_rate = learning_rate
     return optimizer
+
+
+def learning_rate_of(optimizer):
+    """The optimizer's learning rate as a float, or None for a schedule."""
+    if isinstance(optimizer.get_config().get("learning_rate"), dict):
+        return None  # a serialised LearningRateSchedule
+    rate = optimizer.learning_rate
+    return float(np.asarray(rate.numpy() if hasattr(rate, "numpy") else rate))
 
 
 def _loss_name(loss):

@@ -62,8 +62,8 @@ class KerasMLPClassifier(PresetClassifier):
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out (stratified, shuffled, seeded)
         to monitor; 0 monitors the training accuracy and loss. "auto" holds
-        out 10% when that makes at least 1,000 rows, or when a callback
-        monitors a validation metric, else nothing.
+        out 10% when that makes at least 1,000 rows (and a training rule is
+        on), or when a callback monitors a validation metric, else nothing.
     lr_patience : int or None, default=5
         Epochs without improvement before the learning rate drops; None
         never drops it.

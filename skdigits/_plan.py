@@ -51,17 +51,18 @@ def auto_epochs(steps_per_epoch):
     return min(_tuning.AUTO_EPOCHS_MAX, max(_tuning.AUTO_EPOCHS_MIN, wanted))
 
 
-def validation_fraction(fraction, n_samples, *, wanted=False):
+def validation_fraction(fraction, n_samples, *, wanted=False, rules=True):
     """The share of ``n_samples`` rows to hold out.
 
-    ``"auto"`` holds out ``AUTO_VALIDATION_FRACTION`` when that makes at
-    least ``AUTO_MIN_VALIDATION_ROWS`` rows, or when ``wanted`` (a callback
-    monitors a validation metric); otherwise nothing.
+    ``"auto"`` holds out ``AUTO_VALIDATION_FRACTION`` when ``wanted`` (a
+    callback monitors a validation metric), or when training ``rules`` are
+    on and that makes at least ``AUTO_MIN_VALIDATION_ROWS`` rows; otherwise
+    nothing (every row trains).
     """
     if fraction != "auto":
         return fraction
     held_out = n_samples * _tuning.AUTO_VALIDATION_FRACTION
-    if wanted or held_out >= _tuning.AUTO_MIN_VALIDATION_ROWS:
+    if wanted or (rules and held_out >= _tuning.AUTO_MIN_VALIDATION_ROWS):
         return _tuning.AUTO_VALIDATION_FRACTION
     return 0.0
 

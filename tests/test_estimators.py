@@ -416,8 +416,6 @@ def test_verbose_zero_is_silent(small, capsys):
 def test_partial_fit(small):
     X, X_test, y, y_test = small
     est = KerasMLPClassifier(learning_rate=0.01, random_state=0)
-    with pytest.raises(ValueError, match="classes"):
-        est.partial_fit(X, y)
     est.partial_fit(X[:300], y[:300], classes=np.arange(10))
     first = [w.copy() for w in est.model_.get_weights()]
     for _ in range(4):
@@ -438,6 +436,11 @@ def test_partial_fit_classes_not_all_present(small):
     est = KerasMLPClassifier(random_state=0)
     est.partial_fit(X[y < 3], y[y < 3], classes=np.arange(10))
     assert est.predict_proba(X).shape == (len(X), 10)
+    # Without classes, the first call takes those of y (as SciKeras does).
+    est = KerasMLPClassifier(random_state=0).partial_fit(X[y < 3], y[y < 3])
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    with pytest.raises(ValueError, match="not among the classes"):
+        est.partial_fit(X, y)
 
 
 def test_warm_start_continues(small):
