@@ -19,6 +19,13 @@ def machine():
     )
 
 
+def preset_network(est, n_features, n_classes=10, seed=0):
+    """A new, uncompiled network of a preset estimator's architecture, as
+    its fit builds it (through the preset's builder)."""
+    meta = {"n_features_in_": n_features, "n_classes_": n_classes}
+    return est._builder(**est._builder_arguments(meta), seed=seed)
+
+
 def peer_row(work, ours, peer_name, peer, unit, target="", **extra):
     """A table row comparing our figure with a peer's (``peer`` 0: none)."""
     return {

@@ -11,7 +11,7 @@ Measures, side by side in one run on this machine:
   each peer trains one epoch (one ``fit`` or ``partial_fit`` call), so a
   slow stretch of the machine does not fall on one of them alone. Keras's
   own input pipeline stalls for seconds at some epoch boundaries (see
-  ``skdigits._training.without_autotune``); between calls those stalls fall
+  ``without_autotune`` in earlier skdigits); between calls those stalls fall
   outside the peers' timed epochs, so this favours the peers if anything;
 - seconds of whole fits as a user runs them (CNN and the 2LR MLP at batch
   128): ours against one ``keras.Model.fit`` call of all the epochs, the two
@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _report import bench_arguments, write_report  # noqa: E402
+from _report import bench_arguments, preset_network, write_report  # noqa: E402
 
 from skdigits import MLP_PRESETS, KerasCNNClassifier, KerasMLPClassifier  # noqa: E402
 from skdigits.datasets import load_mnist  # noqa: E402
@@ -98,7 +98,7 @@ def _raw_split(X, y):
 
 def _raw_model(est, n_features):
     """The estimator's architecture, compiled with Keras's default settings."""
-    model = est._build_model(n_features, 10, 0)
+    model = preset_network(est, n_features)
     optimizer = {
         "class_name": est.optimizer,
         "config": {"learning_rate": est.learning_rate},
@@ -202,7 +202,7 @@ def scikeras_peer(est, X, y, batch_size):
     epoch a call, its first call building and tracing the model."""
     _SCIKERAS_EPOCHS.clear()
     peer = SciKerasClassifier(
-        model=lambda: est._build_model(X.shape[1], 10, 0),
+        model=lambda: preset_network(est, X.shape[1]),
         loss="categorical_crossentropy",
         optimizer=type(keras.optimizers.get(est.optimizer)),
         optimizer__learning_rate=est.learning_rate,

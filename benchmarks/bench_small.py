@@ -36,7 +36,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _report import PEER_COLUMNS, bench_arguments, peer_row, write_report
+from _report import (
+    PEER_COLUMNS,
+    bench_arguments,
+    peer_row,
+    preset_network,
+    write_report,
+)
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -95,7 +101,7 @@ def one_epoch_fits(repeat):
         o, _ = timed(lambda i=i: est.set_params(random_state=i).fit(X, y))
 
         def keras_fit():
-            model = est._build_model(X.shape[1], 10, 0)
+            model = preset_network(est, X.shape[1])
             model.compile(optimizer="adam", loss="categorical_crossentropy")
             model.fit(X, Y, batch_size=128, epochs=1, verbose=0)
 

@@ -18,6 +18,7 @@ import bench_core  # noqa: E402
 import bench_peers  # noqa: E402
 import bench_serve  # noqa: E402
 import bench_small  # noqa: E402
+import bench_wrappers  # noqa: E402
 
 
 def main(argv=None):
@@ -31,6 +32,7 @@ def main(argv=None):
         ("Against raw Keras", bench_core, "bench_core.md"),
         ("Against peers", bench_peers, "bench_peers.md"),
         ("Small data and short fits", bench_small, "bench_small.md"),
+        ("Against the other Keras wrappers", bench_wrappers, "bench_wrappers.md"),
         ("Serving: skdigits serve", bench_serve, "bench_serve.md"),
     ]
     if args.accuracy:

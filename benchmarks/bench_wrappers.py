@@ -1,0 +1,357 @@
+"""KerasClassifier against the other scikit-learn wrappers of Keras models.
+
+The same user network (a Dense layer of 64 relu units, then a softmax per
+class; for the first predictions also a small CNN on 8x8x1 images), the
+same data (``load_digits``, pixels in [0, 1]), the same epochs, batch size
+and optimizer (Adam, Keras's default rate), measured side by side in one
+run on this machine against ``keras.wrappers.SKLearnClassifier`` (Keras
+3.8+) and SciKeras's ``KerasClassifier`` (where it installs):
+
+- a fit of 30 epochs at batch 32 on all 1,797 rows: the first in the
+  process, then the median of interleaved rounds (each wrapper builds a new
+  model per fit; skdigits reuses its compiled trainer across fits);
+- ``predict_proba`` of one row, steady (median); the Keras wrapper has no
+  ``predict_proba``, so its ``predict`` is timed;
+- the first ``predict_proba`` of one row after ``fit``, and after unpickling
+  in a fresh process (imports not timed), for the Dense network and the CNN;
+- ``GridSearchCV`` of 6 candidates x 3 folds over the units (32, 64, 128)
+  and the epochs (10, 20), each side in a fresh process (imports and data
+  not timed), alternating, the median; a scorer records how many epochs
+  each fitted candidate trained. The Keras wrapper's routed parameters are
+  ``model_kwargs`` and ``fit_kwargs`` dicts, searched as such.
+
+SciKeras runs without ``random_state``: with it, SciKeras turns on
+TensorFlow's global op determinism, which then breaks the Keras wrapper's
+unseeded fits in the same process.
+
+Writes ``bench_wrappers.md`` and ``bench_wrappers.json`` to ``--out``;
+``--quick`` runs fewer rounds.
+
+    python benchmarks/bench_wrappers.py [--quick] [--out bench-results]
+"""
+
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from _networks import dense, keras_dense, small_cnn  # noqa: E402
+from _report import PEER_COLUMNS, bench_arguments, peer_row, write_report  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from skdigits import KerasClassifier  # noqa: E402
+
+EPOCHS, BATCH = 30, 32
+
+
+def ours(**params):
+    return KerasClassifier(
+        dense, epochs=EPOCHS, batch_size=BATCH, random_state=0, **params
+    )
+
+
+def scikeras_classifier(**params):
+    from scikeras.wrappers import KerasClassifier as SciKerasClassifier
+
+    return SciKerasClassifier(
+        model=dense,
+        loss="sparse_categorical_crossentropy",
+        optimizer="adam",
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        verbose=0,
+        **params,
+    )
+
+
+def keras_wrapper():
+    from keras.wrappers import SKLearnClassifier
+
+    return SKLearnClassifier(
+        model=keras_dense,
+        model_kwargs={"units": 64},
+        fit_kwargs={"epochs": EPOCHS, "batch_size": BATCH, "verbose": 0},
+    )
+
+
+def available_peers():
+    peers = {}
+    try:
+        from keras.wrappers import SKLearnClassifier  # noqa: F401
+
+        peers["keras.wrappers"] = keras_wrapper
+    except ImportError:
+        pass
+    try:
+        import scikeras  # noqa: F401
+
+        peers["SciKeras"] = scikeras_classifier
+    except ImportError:
+        pass
+    return peers
+
+
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def quietly(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn()
+
+
+def fits(makers, rounds):
+    """Seconds of fits: each maker's first, then ``rounds`` interleaved."""
+    X, y = digits()
+    seconds = {name: [] for name in makers}
+    for r in range(rounds + 1):
+        order = list(makers) if r % 2 == 0 else list(makers)[::-1]
+        for name in order:
+            est = makers[name]()
+            seconds[name].append(timed(lambda e=est: quietly(lambda: e.fit(X, y))))
+    return seconds
+
+
+def predict_one(est, X, repeat):
+    method = getattr(est, "predict_proba", None) or est.predict
+    row = X[:1]
+    first = timed(lambda: quietly(lambda: method(row)))
+    steady = statistics.median(
+        timed(lambda: quietly(lambda: method(row))) for _ in range(repeat)
+    )
+    return first, steady
+
+
+LOAD_CHILD = """
+import pickle, statistics, sys, time
+import numpy as np
+import skdigits, keras  # imports are not timed
+x = np.load(sys.argv[2])
+with open(sys.argv[1], "rb") as f:
+    start = time.perf_counter()
+    est = pickle.load(f)
+    load = time.perf_counter() - start
+times = []
+for _ in range(21):
+    start = time.perf_counter()
+    est.predict_proba(x)
+    times.append(time.perf_counter() - start)
+print(times[0], statistics.median(times[1:]), load)
+"""
+
+
+def after_unpickling(est, row):
+    """(first, steady, unpickling) in ms, in a fresh process."""
+    with tempfile.TemporaryDirectory() as folder:
+        path, x = Path(folder) / "est.pkl", Path(folder) / "x.npy"
+        path.write_bytes(pickle.dumps(est))
+        np.save(x, row)
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD_CHILD, str(path), str(x)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+            cwd=Path(__file__).parent,
+        ).stdout.split()
+    return tuple(float(v) * 1e3 for v in out)
+
+
+SEARCH_CHILD = """
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import bench_wrappers as b
+from sklearn.model_selection import GridSearchCV
+X, y = b.digits()
+which = sys.argv[1]
+trained = []
+
+def scorer(est, X, y):
+    if which == "keras.wrappers":
+        asked = est.fit_kwargs["epochs"]
+        done = len(est.history_.history["loss"])
+    else:
+        asked = est.get_params()["epochs"]
+        done = len(est.history_["loss"])
+    trained.append((asked, done))
+    return (est.predict(X) == y).mean()
+
+units, epochs = [32, 64, 128], [10, 20]
+if which == "skdigits":
+    est, grid = b.ours(), {"model__units": units, "epochs": epochs}
+elif which == "SciKeras":
+    est, grid = b.scikeras_classifier(), {"model__units": units, "epochs": epochs}
+else:
+    est = b.keras_wrapper()
+    grid = {
+        "model_kwargs": [{"units": u} for u in units],
+        "fit_kwargs": [{"epochs": e, "batch_size": b.BATCH, "verbose": 0}
+                       for e in epochs],
+    }
+start = time.perf_counter()
+search = GridSearchCV(est, grid, cv=3, scoring=scorer).fit(X, y)
+print(json.dumps([time.perf_counter() - start, search.best_score_, trained]))
+"""
+
+
+def search_in_fresh_process(which):
+    out = subprocess.run(
+        [sys.executable, "-c", SEARCH_CHILD, which],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=3600,
+        cwd=Path(__file__).parent,
+    ).stdout
+    seconds, score, trained = json.loads(out.strip().splitlines()[-1])
+    return seconds, score, trained
+
+
+def main(argv=None):
+    args = bench_arguments(__doc__, argv, "fewer rounds")
+    q = args.quick
+    peers = available_peers()
+    rows = []
+
+    def add(*args, **kwargs):
+        rows.append(peer_row(*args, **kwargs))
+        print(rows[-1], flush=True)
+
+    # Fits of the same epochs and batch size.
+    makers = {"skdigits": ours, **peers}
+    seconds = fits(makers, 1 if q else 5)
+    for name in peers:
+        add(
+            f"{EPOCHS}-epoch fit at batch {BATCH} on load_digits, the first in "
+            "the process",
+            seconds["skdigits"][0],
+            name,
+            seconds[name][0],
+            "s",
+        )
+        add(
+            f"{EPOCHS}-epoch fit at batch {BATCH} on load_digits, median of "
+            f"{len(seconds[name]) - 1} interleaved",
+            statistics.median(seconds["skdigits"][1:]),
+            name,
+            statistics.median(seconds[name][1:]),
+            "s",
+            "ratio <= 1.0",
+            ours_fits=seconds["skdigits"],
+            peer_fits=seconds[name],
+        )
+
+    # One-row predictions.
+    X, y = digits()
+    fitted = {name: quietly(lambda m=m: m().fit(X, y)) for name, m in makers.items()}
+    repeat = 10 if q else 30
+    first, steady = predict_one(fitted["skdigits"], X, repeat)
+    for name in peers:
+        _, peer_steady = predict_one(fitted[name], X, repeat)
+        method = "predict" if name == "keras.wrappers" else "predict_proba"
+        add(
+            f"1-row predict_proba, steady, median of {repeat} (peer: {method})",
+            steady * 1e3,
+            name,
+            peer_steady * 1e3,
+            "ms",
+            "ratio <= 0.05 (20x faster)",
+        )
+    add(
+        "Dense: first 1-row predict_proba after fit",
+        first * 1e3,
+        "",
+        0,
+        "ms",
+        "<= 5 ms",
+    )
+    cnn = KerasClassifier(small_cnn, epochs=5, batch_size=BATCH, random_state=0)
+    images = X.reshape(-1, 8, 8, 1)
+    quietly(lambda: cnn.fit(images, y))
+    cnn_first, cnn_steady = predict_one(cnn, images, repeat)
+    add(
+        "CNN: first 1-row predict_proba after fit",
+        cnn_first * 1e3,
+        "",
+        0,
+        "ms",
+        "<= 20 ms",
+    )
+    add("CNN: later 1-row predict_proba (median)", cnn_steady * 1e3, "", 0, "ms")
+    peer_load = None
+    if "SciKeras" in peers:
+        peer_load = after_unpickling(fitted["SciKeras"], X[:1])
+    for label, est, row, limit in (
+        ("Dense", fitted["skdigits"], X[:1], "<= 5 ms"),
+        ("CNN", cnn, images[:1], "<= 20 ms"),
+    ):
+        first_load, steady_load, load = after_unpickling(est, row)
+        add(
+            f"{label}: first 1-row predict_proba after unpickling, fresh process",
+            first_load,
+            "SciKeras (Dense)" if peer_load else "",
+            peer_load[0] if peer_load else 0,
+            "ms",
+            limit,
+        )
+        add(
+            f"{label}: the unpickling itself, fresh process",
+            load,
+            "SciKeras (Dense)" if peer_load else "",
+            peer_load[2] if peer_load else 0,
+            "ms",
+        )
+
+    # Grid searches in fresh processes, alternating.
+    sides = ["skdigits", *peers]
+    searches = {side: [] for side in sides}
+    for _ in range(1 if q else 2):
+        for side in sides:
+            searches[side].append(search_in_fresh_process(side))
+    ours_times = [s for s, _, _ in searches["skdigits"]]
+    for name in peers:
+        peer_times = [s for s, _, _ in searches[name]]
+        honoured = all(a == d for _, _, t in searches[name] for a, d in t)
+        add(
+            "GridSearchCV 6 candidates x 3 folds (units x epochs), fresh "
+            f"process, median of {len(peer_times)}",
+            statistics.median(ours_times),
+            f"{name} (every candidate's epochs: {'yes' if honoured else 'NO'})",
+            statistics.median(peer_times),
+            "s",
+            "ratio <= 1.0",
+            ours_searches=searches["skdigits"],
+            peer_searches=searches[name],
+        )
+    ours_honoured = all(a == d for _, _, t in searches["skdigits"] for a, d in t)
+    add(
+        "skdigits: every candidate trained the epochs it asked for (1 = yes)",
+        float(ours_honoured),
+        "",
+        0,
+        "",
+        "1",
+    )
+    write_report(args.out, "bench_wrappers", rows, PEER_COLUMNS, quick=q)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
