@@ -7,11 +7,15 @@ use, so that ``skdigits.datasets`` loads MNIST without them.
 import importlib
 import os
 
+from skdigits import _quiet_import
+
 # TensorFlow's C++ start-up lines are noise for a library's user; set before
 # TensorFlow is first imported (the estimators import it lazily, through
-# skdigits._backend, which also drops the absl lines this does not reach).
-# A user's own setting wins.
+# skdigits._backend). A user's own setting wins. The absl lines that this
+# does not reach are dropped during TensorFlow's first import, by whoever
+# it is imported (see _quiet_import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_quiet_import.install()
 
 __version__ = "0.1.0"
 

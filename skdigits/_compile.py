@@ -36,6 +36,12 @@ def output_activation(model):
 
 def output_units(model):
     """The number of output units of a single-output ``model``."""
+    inputs = getattr(model, "inputs", None) or ()
+    if len(inputs) > 1:
+        raise ValueError(
+            f"the model has {len(inputs)} inputs; a classifier takes models "
+            "with one input"
+        )
     if len(model.outputs or ()) > 1:
         raise ValueError(
             f"the model has {len(model.outputs)} outputs; a classifier takes "

@@ -38,6 +38,12 @@ FIT_SETTINGS = (
 PREDICT_SETTINGS = ("batch_size", "verbose")
 # Bare parameters that are Keras fit arguments but not estimator parameters.
 BARE_FIT_SETTINGS = ("validation_split", "shuffle")
+# SciKeras parameters that skdigits does not take, and what to do instead.
+UNSUPPORTED = {
+    "build_fn": "pass the model function as model=",
+    "run_eagerly": "skdigits always compiles the training steps",
+    "validation_batch_size": "validation runs in chunks of its own size",
+}
 
 
 def is_routed(name):
@@ -101,8 +107,16 @@ def model_arguments(function, extra, *, meta, compile_kwargs, params):
     parameters = signature.parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
     given = {k: v for k, v in bare(extra).items() if k not in BARE_FIT_SETTINGS}
+    for key in given:
+        if key in UNSUPPORTED:
+            raise ValueError(f"{key} is not a parameter here: {UNSUPPORTED[key]}")
+        if "__" in key:
+            raise ValueError(
+                f"{key}: skdigits routes parameters that start with "
+                f"{'__, '.join(DESTINATIONS)}__"
+            )
     given.update(routed(extra, "model"))
-    nested = sorted(k for k in given if "__" in k)
+    nested = sorted(k for k in routed(extra, "model") if "__" in k)
     if nested:
         raise ValueError(f"model__{nested[0]}: model parameters have one level")
     name = getattr(function, "__name__", repr(function))
@@ -153,6 +167,11 @@ def entries_arguments(spec, params, name):
     labels = [str(k) for k in keys]
     for key, value in params.items():
         head, sep, tail = key.partition("__")
+        if not sep and (head.isdigit() or head in labels[1:]):
+            raise ValueError(
+                f"{name}__{key}: positional arguments of {name} are not "
+                "supported; give the object built instead"
+            )
         if sep and head in labels:
             targets, argument = [labels.index(head)], tail
         elif sep and head.isdigit():

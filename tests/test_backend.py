@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from skdigits import _backend
+from skdigits import _quiet_import
 
 ONEDNN = (
     b"I0000 00:00:1795788532.659192   13195 port.cc:153] oneDNN custom "
@@ -31,7 +31,7 @@ ERROR = b"E0000 00:00:1795788532.659192   13195 some.cc:2] an error\n"
 )
 def test_absl_lines_below_the_level_are_dropped(level, dropped):
     for line in (ONEDNN, BANNER, WARNING, ERROR, b"Traceback (most recent)\n"):
-        assert _backend._dropped(line, level) == (line in dropped)
+        assert _quiet_import._dropped(line, level) == (line in dropped)
 
 
 def fake_tensorflow(folder, body):
@@ -128,3 +128,25 @@ def test_missing_tensorflow_in_the_command_line():
     assert done.returncode == 1
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("skdigits train: error: ") and "skdigits[cpu]" in line
+
+
+def test_users_own_first_import_after_skdigits_is_quiet_too():
+    # "import skdigits" first, then the user's own "import keras": the
+    # first TensorFlow import is still quiet, and TensorFlow keeps its own
+    # loader. (Run with TF_ENABLE_ONEDNN_OPTS=1 by CI, as on CPUs where
+    # oneDNN is on by default.)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import skdigits.datasets, keras, tensorflow as tf\n"
+            "assert 'Quiet' not in type(tf.__spec__.loader).__name__\n"
+            "assert type(tf.__loader__) is type(tf.__spec__.loader)\n"
+            "print(tf.constant(2.0).numpy())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2.0" and done.stderr == ""

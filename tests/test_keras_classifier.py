@@ -37,6 +37,12 @@ def binary_net(meta, units=8):
     )
 
 
+def two_inputs():
+    a, b = keras.Input((64,)), keras.Input((64,))
+    out = keras.layers.Dense(10, activation="softmax")(keras.layers.Add()([a, b]))
+    return keras.Model([a, b], out)
+
+
 @pytest.fixture(scope="module")
 def small(digits):
     X_train, X_test, y_train, y_test = digits
@@ -125,6 +131,17 @@ def test_model_function_arguments(small):
         ({"learning_rate": 0.1, "optimizer__learning_rate": 0.1}, "both set"),
         ({"loss": "no_such_loss"}, "no_such_loss"),
         ({"metrics": ["no_such_metric"]}, "no_such_metric"),
+        ({"run_eagerly": True}, "run_eagerly"),
+        ({"compile__run_eagerly": True}, "routes parameters"),
+        ({"predict__callbacks": []}, "predict__callbacks"),
+        (
+            {
+                "callbacks": keras.callbacks.LearningRateScheduler,
+                "callbacks__0": abs,
+            },
+            "positional",
+        ),
+        ({"model": lambda meta: two_inputs()}, "2 inputs"),
     ],
 )
 def test_bad_parameters_are_clear_errors(params, match, small):
