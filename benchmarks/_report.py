@@ -3,7 +3,11 @@
 import argparse
 import json
 import os
+import pickle
 import platform
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 
@@ -82,3 +86,48 @@ def bench_arguments(doc, argv, quick_help):
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument("--out", default="bench-results", help="output folder")
     return parser.parse_args(argv)
+
+
+_LOAD_CHILD = """
+import pickle, statistics, sys, time
+import numpy as np
+{imports}  # imports are not timed
+x = np.load(sys.argv[2])
+with open(sys.argv[1], "rb") as f:
+    start = time.perf_counter()
+    est = pickle.load(f)
+    load = time.perf_counter() - start
+times = []
+for _ in range({calls}):
+    start = time.perf_counter()
+    est.predict_proba(x)
+    times.append(time.perf_counter() - start)
+print(times[0], statistics.median(times[1:]), load)
+"""
+
+
+def after_unpickling(est, rows, *, imports="import skdigits, keras", calls=21):
+    """In a fresh process: the first ``predict_proba(rows)`` after unpickling
+    ``est``, the median of the later calls, and the unpickling itself, in ms
+    (the imports are done, and not timed, before)."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as folder:
+        path, x = Path(folder) / "est.pkl", Path(folder) / "x.npy"
+        path.write_bytes(pickle.dumps(est))
+        np.save(x, rows)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _LOAD_CHILD.format(imports=imports, calls=calls),
+                str(path),
+                str(x),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+            cwd=Path(__file__).parent,
+        ).stdout.split()
+    return tuple(float(v) * 1e3 for v in out)

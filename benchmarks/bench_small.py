@@ -26,18 +26,16 @@ shrinks every workload for a smoke run.
 """
 
 import json
-import pickle
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from _report import (
     PEER_COLUMNS,
+    after_unpickling,
     bench_arguments,
     peer_row,
     preset_network,
@@ -177,25 +175,6 @@ def two_epoch_2lr(n, rounds):
     return ours_times, peer_times
 
 
-LOAD_CHILD = """
-import pickle, statistics, sys, time
-import numpy as np
-import sklearn.neural_network  # imports are not timed
-from skdigits import KerasCNNClassifier, KerasMLPClassifier
-x = np.load(sys.argv[2])
-with open(sys.argv[1], "rb") as f:
-    start = time.perf_counter()
-    est = pickle.load(f)
-    load = time.perf_counter() - start
-times = []
-for _ in range(51):
-    start = time.perf_counter()
-    est.predict_proba(x)
-    times.append(time.perf_counter() - start)
-print(times[0], statistics.median(times[1:]), load)
-"""
-
-
 def first_predictions(Estimator, repeat=50):
     """(first after fit, steady, first after unpickling in a fresh process,
     steady there, the unpickling itself), in ms, for one row."""
@@ -206,18 +185,13 @@ def first_predictions(Estimator, repeat=50):
     steady = statistics.median(
         timed(lambda: est.predict_proba(row))[0] for _ in range(repeat)
     )
-    with tempfile.TemporaryDirectory() as folder:
-        path, x = Path(folder) / "est.pkl", Path(folder) / "x.npy"
-        path.write_bytes(pickle.dumps(est))
-        np.save(x, row)
-        out = subprocess.run(
-            [sys.executable, "-c", LOAD_CHILD, str(path), str(x)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        ).stdout.split()
-    return (first * 1e3, steady * 1e3, *(float(v) * 1e3 for v in out))
+    loaded = after_unpickling(
+        est,
+        row,
+        imports="import sklearn.neural_network, skdigits, keras",
+        calls=51,
+    )
+    return (first * 1e3, steady * 1e3, *loaded)
 
 
 def rss_mib():

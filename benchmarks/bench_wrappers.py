@@ -32,11 +32,9 @@ Writes ``bench_wrappers.md`` and ``bench_wrappers.json`` to ``--out``;
 
 import json
 import os
-import pickle
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -45,7 +43,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from _networks import dense, keras_dense, small_cnn  # noqa: E402
-from _report import PEER_COLUMNS, bench_arguments, peer_row, write_report  # noqa: E402
+from _report import (  # noqa: E402
+    PEER_COLUMNS,
+    after_unpickling,
+    bench_arguments,
+    peer_row,
+    write_report,
+)
 from sklearn.datasets import load_digits  # noqa: E402
 
 from skdigits import KerasClassifier  # noqa: E402
@@ -137,41 +141,6 @@ def predict_one(est, X, repeat):
         timed(lambda: quietly(lambda: method(row))) for _ in range(repeat)
     )
     return first, steady
-
-
-LOAD_CHILD = """
-import pickle, statistics, sys, time
-import numpy as np
-import skdigits, keras  # imports are not timed
-x = np.load(sys.argv[2])
-with open(sys.argv[1], "rb") as f:
-    start = time.perf_counter()
-    est = pickle.load(f)
-    load = time.perf_counter() - start
-times = []
-for _ in range(21):
-    start = time.perf_counter()
-    est.predict_proba(x)
-    times.append(time.perf_counter() - start)
-print(times[0], statistics.median(times[1:]), load)
-"""
-
-
-def after_unpickling(est, row):
-    """(first, steady, unpickling) in ms, in a fresh process."""
-    with tempfile.TemporaryDirectory() as folder:
-        path, x = Path(folder) / "est.pkl", Path(folder) / "x.npy"
-        path.write_bytes(pickle.dumps(est))
-        np.save(x, row)
-        out = subprocess.run(
-            [sys.executable, "-c", LOAD_CHILD, str(path), str(x)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-            cwd=Path(__file__).parent,
-        ).stdout.split()
-    return tuple(float(v) * 1e3 for v in out)
 
 
 SEARCH_CHILD = """

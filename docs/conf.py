@@ -31,8 +31,14 @@ exclude_patterns = [
     "auto_examples/*.ipynb",
     "auto_examples/*.py",
 ]
-html_theme = "alabaster"
+# The theme of scikit-learn, NumPy and pandas.
+html_theme = "pydata_sphinx_theme"
 html_title = "skdigits"
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+}
 
 autosummary_generate = True
 # The set_*_request methods are scikit-learn's metadata routing, documented

@@ -166,6 +166,12 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         out 10% when a callback monitors a validation metric ("val_..."),
         or when a training rule is on and 10% makes at least 1,000 rows;
         else nothing.
+    lr_schedule : {"one-cycle", "cosine"} or None, default=None
+        The learning rate's course over each fit, step by step, peaking at
+        ``learning_rate``: "one-cycle" rises from a tenth of it over the
+        first quarter of the steps, then falls to 0; "cosine" falls from it
+        to 0. None keeps it constant (the plateau rule ``lr_patience`` may
+        still drop it; the two cannot be combined).
     lr_patience : int or None, default=None
         Epochs without improvement before the learning rate drops; None
         never drops it. (The training rules are off by default here, so
@@ -277,6 +283,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="left"),
             StrOptions({"auto"}),
         ],
+        "lr_schedule": [StrOptions({"one-cycle", "cosine"}), None],
         "lr_patience": [Interval(Integral, 1, None, closed="left"), None],
         "lr_factor": [Interval(Real, 0, 1, closed="neither")],
         "min_lr": [Interval(Real, 0, None, closed="left")],
@@ -303,6 +310,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
         callbacks=None,
         validation_fraction="auto",
+        lr_schedule=None,
         lr_patience=None,
         lr_factor=0.1,
         min_lr=1e-6,
@@ -326,6 +334,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction
+        self.lr_schedule = lr_schedule
         self.lr_patience = lr_patience
         self.lr_factor = lr_factor
         self.min_lr = min_lr
@@ -707,6 +716,20 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             form,
             n_classes,
         )
+        peak = None
+        if self.lr_schedule is not None:
+            if self.lr_patience is not None:
+                raise ValueError(
+                    f"lr_schedule={self.lr_schedule!r} sets the learning rate of "
+                    "every step; it cannot be combined with lr_patience (drops "
+                    "on a plateau): set lr_patience=None"
+                )
+            peak = _compile.learning_rate_of(optimizer)
+            if peak is None:
+                raise ValueError(
+                    "lr_schedule needs a number as the optimizer's learning rate, "
+                    "not a Keras LearningRateSchedule"
+                )
         plan = _plan.make_plan(
             batch_size=settings["batch_size"],
             epochs=1 if partial else settings["epochs"],
@@ -714,6 +737,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             initial_epoch=self.n_iter_ if warm else 0,
             dense_stack=_predict.is_dense_stack(model, X_model.shape[1:]),
             jit=self.jit_compile,
+            lr_schedule=self.lr_schedule,
+            peak_lr=peak,
         )
         threshold = 0.0 if _compile.from_logits(loss) else 0.5
         state = None
@@ -1169,6 +1194,35 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)  # first: it checks that we are fitted
         return self.classes_[np.argmax(proba, axis=1)]
+
+    # -- exporting -----------------------------------------------------------------
+
+    def export(self, path, format="onnx"):
+        """Write the fitted model for runtimes without TensorFlow's Python.
+
+        The exported model takes what ``predict_proba`` takes and returns
+        the class probabilities, columns in the order of ``classes_``; the
+        labels travel with it (see the user guide's "Deploying" page).
+        Needs ``pip install 'skdigits[export]'``.
+
+        Parameters
+        ----------
+        path : str or path
+            The file (``.onnx``, ``.tflite``) or, for a SavedModel, the
+            folder to write.
+        format : {"onnx", "litert", "savedmodel"}, default="onnx"
+            ONNX (onnxruntime, ONNX Runtime Web), LiteRT (TensorFlow Lite,
+            for phones) or a TensorFlow SavedModel.
+
+        Returns
+        -------
+        path : pathlib.Path
+            Where the model was written.
+        """
+        check_is_fitted(self)
+        from skdigits._export import export
+
+        return export(self, path, format)
 
     # -- pickling ------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ``skdigits`` command: train, evaluate and predict on MNIST."""
+"""The ``skdigits`` command: train, evaluate, predict, export and serve."""
 
 import argparse
 import os
@@ -63,10 +63,26 @@ def _parser():
     predict.add_argument("model", help="a file saved by 'skdigits train'")
     predict.add_argument("images", nargs="+", help="PNG/JPEG files")
 
+    export = commands.add_parser(
+        "export", help="write a trained model for runtimes without TensorFlow"
+    )
+    export.add_argument("model", help="a file saved by 'skdigits train'")
+    export.add_argument("output", help="the file (or SavedModel folder) to write")
+    export.add_argument(
+        "--format",
+        default="onnx",
+        choices=("onnx", "litert", "savedmodel"),
+        help="default: onnx",
+    )
+
     serve = commands.add_parser(
         "serve", help="a web page to draw digits on, and a JSON API (POST /predict)"
     )
-    serve.add_argument("model", help="a file saved by 'skdigits train'")
+    serve.add_argument(
+        "model",
+        help="a file saved by 'skdigits train', or an ONNX file from "
+        "'skdigits export' (served without TensorFlow)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     serve.add_argument(
         "--port", type=int, default=8000, help="default: 8000; 0 picks a free one"
@@ -88,8 +104,8 @@ def _estimator(args):
     params.update(
         random_state=args.seed,
         checkpoint_path=str(Path(args.output).with_suffix(".keras")),
-        # A progress bar on a terminal, epoch lines elsewhere.
-        verbose=2 if sys.stdout.isatty() else 1,
+        # Epoch lines with times; on a terminal also a bar within each epoch.
+        verbose=1,
     )
     name = {model.lower(): model for model in MODELS}.get(args.model.lower())
     if name is None:
@@ -148,10 +164,15 @@ def _train(args):
 
 
 def _load_model(path):
-    import joblib
-
     if not os.path.isfile(path):
         raise CLIError(f"no model file at {path}")
+    if path.lower().endswith(".onnx"):
+        # onnxruntime only: no TensorFlow, no Keras in this process.
+        from skdigits._onnx import OnnxClassifier
+
+        return OnnxClassifier(path)
+    import joblib
+
     try:
         model = joblib.load(path)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure
@@ -201,6 +222,22 @@ def _predict(args):
         print(f"{image}: {model.classes_[best]} (probability {p[best]:.3f})")
 
 
+def _export(args):
+    model = _load_model(args.model)
+    if not hasattr(model, "export"):
+        raise CLIError(f"{args.model} holds a model that skdigits cannot export")
+    path = model.export(args.output, format=args.format)
+    where = {
+        "onnx": "in its metadata",
+        "litert": f"in {path}.json",
+        "savedmodel": f"in {path / 'skdigits.json'}",
+    }[args.format]
+    print(
+        f"Exported {type(model).__name__} to {path} ({args.format}); the class "
+        f"labels are {where}"
+    )
+
+
 def _serve(args):
     try:
         from skdigits._serve import serve
@@ -222,6 +259,7 @@ def main(argv=None):
         "train": _train,
         "evaluate": _evaluate,
         "predict": _predict,
+        "export": _export,
         "serve": _serve,
     }
     try:

@@ -114,15 +114,17 @@ def make_loss(spec, params, activation, units):
     ``params``, for a model whose output has ``units`` units of
     ``activation``."""
     if spec == CROSSENTROPY:
-        if params:
-            raise ValueError(
-                f"loss__{next(iter(params))}: the loss 'crossentropy' takes no "
-                "parameters; give a Keras loss class to set them"
-            )
         from_logits = activation == "linear"
+        kind = keras.losses.CategoricalCrossentropy
         if units == 1 or activation == "sigmoid":
-            return keras.losses.BinaryCrossentropy(from_logits=from_logits)
-        return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+            kind = keras.losses.BinaryCrossentropy
+        try:  # loss__label_smoothing=0.1, say
+            return kind(**{"from_logits": from_logits, **params})
+        except TypeError as exc:
+            raise ValueError(
+                f"the loss 'crossentropy' ({kind.__name__}) does not take "
+                f"{sorted(params)}: {exc}"
+            ) from None
     if spec == "mse" and not params:
         return keras.losses.MeanSquaredError()
     ((entry, arguments),), _ = entries_arguments(spec, params, "loss")
@@ -257,12 +259,19 @@ def make_callbacks(spec, params):
             )
         return []
     entries, _ = entries_arguments(spec, params, "callbacks")
+    # One deep copy of all the instances, so that callbacks that refer to
+    # each other (an EpochReport to its rules) still do in the copies.
+    copies = iter(
+        copy.deepcopy(
+            [e for e, _ in entries if isinstance(e, keras.callbacks.Callback)]
+        )
+    )
     built = []
     for entry, arguments in entries:
         if isinstance(entry, type) and issubclass(entry, keras.callbacks.Callback):
             built.append(entry(**arguments))
         elif isinstance(entry, keras.callbacks.Callback):
-            built.append(copy.deepcopy(entry))
+            built.append(next(copies))
         else:
             raise TypeError(
                 "callbacks must hold keras.callbacks.Callback instances or "

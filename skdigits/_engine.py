@@ -126,12 +126,43 @@ def _rescales_short_batches(model):
     return reduction in (None, "sum_over_batch_size", "auto")
 
 
-def compiled_functions(model, metrics, batch_size, jit_compile, threshold=0.5):
+# The learning-rate schedules the engine applies step by step (see
+# ``scheduled_rate``), and the share of a one-cycle fit spent warming up.
+SCHEDULES = ("one-cycle", "cosine")
+ONE_CYCLE_WARMUP = _tuning.ONE_CYCLE_WARMUP
+ONE_CYCLE_START = _tuning.ONE_CYCLE_START
+
+
+def scheduled_rate(schedule, step, total, peak):
+    """The learning rate at ``step`` of ``total`` steps (tensors).
+
+    "cosine" falls from ``peak`` to 0 along a half cosine; "one-cycle" first
+    rises from ``peak * ONE_CYCLE_START`` to ``peak`` along a half cosine
+    over ``ONE_CYCLE_WARMUP`` of the steps, then falls the same way to 0.
+    """
+    t = tf.cast(step, tf.float32) / tf.cast(tf.maximum(total, 1), tf.float32)
+    pi = tf.constant(np.pi, tf.float32)
+    if schedule == "cosine":
+        return peak * 0.5 * (1.0 + tf.cos(pi * t))
+    warm = ONE_CYCLE_WARMUP
+    rising = ONE_CYCLE_START + (1.0 - ONE_CYCLE_START) * 0.5 * (
+        1.0 - tf.cos(pi * tf.minimum(t / warm, 1.0))
+    )
+    falling = 0.5 * (1.0 + tf.cos(pi * tf.maximum(t - warm, 0.0) / (1.0 - warm)))
+    return peak * tf.where(t < warm, rising, falling)
+
+
+def compiled_functions(
+    model, metrics, batch_size, jit_compile, threshold=0.5, schedule=None
+):
     """The compiled ``train(...)`` and ``evaluate(...)`` of a compiled model.
 
-    ``train(x, y, classes, w, n, order, first, last)`` runs steps ``first``
-    to ``last - 1`` of an epoch and returns the sums of its logs: the loss
-    (times the real rows of each batch), the weighted hits and the weights.
+    ``train(x, y, classes, w, n, order, first, last, step0, total, peak)``
+    runs steps ``first`` to ``last - 1`` of an epoch and returns the sums of
+    its logs: the loss (times the real rows of each batch), the weighted
+    hits and the weights. With a ``schedule`` (one of ``SCHEDULES``), each
+    step first sets the optimizer's learning rate for step ``step0 + i`` of
+    the ``total`` steps of the fit, peaking at ``peak``.
     ``evaluate(x, y, classes, w, n)`` returns the same sums over the first
     ``n`` rows. ``metrics`` are ``(metric, weighted)`` pairs updated along;
     a one-unit output predicts class 1 above ``threshold`` (0.5 for a
@@ -186,8 +217,11 @@ def compiled_functions(model, metrics, batch_size, jit_compile, threshold=0.5):
         zero = tf.constant(0.0, dtype)
         return zero, zero, zero
 
-    def train(x, y, classes, w, n, order, first, last):
+    def train(x, y, classes, w, n, order, first, last, step0, total, peak):
         def step(i, *sums):
+            if schedule is not None:
+                rate = scheduled_rate(schedule, step0 + i, total, peak)
+                optimizer.learning_rate.assign(rate)
             x_b, y_b, c_b, w_b, loss_w, mask, real = batch_of(
                 x, y, classes, w, n, order, i * batch_size, batch_size
             )
@@ -267,12 +301,17 @@ class Trainer:
             metric.reset_state()
         self._metrics_built = True
 
-    def functions(self, batch_size, jit_compile):
+    def functions(self, batch_size, jit_compile, schedule=None):
         """The compiled ``(train, evaluate)`` for batches of ``batch_size``."""
-        key = (batch_size, jit_compile)
+        key = (batch_size, jit_compile, schedule)
         if key not in self._functions:
             self._functions[key] = compiled_functions(
-                self.model, self.metrics, batch_size, jit_compile, self.threshold
+                self.model,
+                self.metrics,
+                batch_size,
+                jit_compile,
+                self.threshold,
+                schedule,
             )
         return self._functions[key]
 
@@ -470,7 +509,11 @@ def run(trainer, plan, train, val, callbacks, seed, verbose=0):
     order of the rows (None keeps their order).
     """
     model = trainer.model
-    train_calls, evaluate = trainer.functions(plan.batch_size, plan.jit_compile)
+    train_calls, evaluate = trainer.functions(
+        plan.batch_size, plan.jit_compile, plan.lr_schedule
+    )
+    total = tf.constant(plan.n_epochs * plan.steps_per_epoch, tf.int32)
+    peak = tf.constant(plan.peak_lr or 0.0, tf.float32)
     history = keras.callbacks.History()
     hooks = keras.callbacks.CallbackList(
         [*callbacks, history],
@@ -494,12 +537,16 @@ def run(trainer, plan, train, val, callbacks, seed, verbose=0):
         for first in range(0, plan.steps_per_epoch, plan.steps_per_call):
             last = min(first + plan.steps_per_call, plan.steps_per_epoch)
             hooks.on_train_batch_begin(first)
+            step0 = (epoch - plan.initial_epoch) * plan.steps_per_epoch
             sums = train_calls(
                 *train.tensors,
                 n,
                 order,
                 tf.constant(first, tf.int32),
                 tf.constant(last, tf.int32),
+                tf.constant(step0, tf.int32),
+                total,
+                peak,
             )
             totals += [float(s) for s in sums]
             rows = min(last * plan.batch_size, train.n)

@@ -64,6 +64,10 @@ class KerasMLPClassifier(PresetClassifier):
         to monitor; 0 monitors the training accuracy and loss. "auto" holds
         out 10% when that makes at least 1,000 rows (and a training rule is
         on), or when a callback monitors a validation metric, else nothing.
+    lr_schedule : {"one-cycle", "cosine"} or None, default=None
+        The learning rate's course over each fit, step by step, peaking at
+        ``learning_rate`` (see :class:`KerasClassifier`); None keeps it
+        constant, dropped on a plateau by ``lr_patience``.
     lr_patience : int or None, default=5
         Epochs without improvement before the learning rate drops; None
         never drops it.
@@ -172,6 +176,7 @@ class KerasMLPClassifier(PresetClassifier):
         verbose=0,
         callbacks=None,
         validation_fraction="auto",
+        lr_schedule=None,
         lr_patience=5,
         lr_factor=0.1,
         min_lr=1e-6,
@@ -197,6 +202,7 @@ class KerasMLPClassifier(PresetClassifier):
         self.verbose = verbose
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction
+        self.lr_schedule = lr_schedule
         self.lr_patience = lr_patience
         self.lr_factor = lr_factor
         self.min_lr = min_lr

@@ -27,6 +27,8 @@ class FitPlan:
     steps_per_epoch: int
     steps_per_call: int
     jit_compile: bool
+    lr_schedule: str | None = None
+    peak_lr: float | None = None
 
     @property
     def n_epochs(self):
@@ -45,10 +47,16 @@ def auto_batch_size(n_samples):
     return batch
 
 
-def auto_epochs(steps_per_epoch):
-    """``epochs="auto"``: enough epochs for ``AUTO_STEPS`` steps, bounded."""
+def auto_epochs(steps_per_epoch, scheduled=False):
+    """``epochs="auto"``: enough epochs for ``AUTO_STEPS`` steps, bounded.
+
+    At least ``AUTO_EPOCHS_MIN`` epochs with a constant learning rate (the
+    plateau rules need epochs to act on), ``AUTO_EPOCHS_MIN_SCHEDULED`` with
+    a schedule that decays to the end of the fit.
+    """
     wanted = math.ceil(_tuning.AUTO_STEPS / steps_per_epoch)
-    return min(_tuning.AUTO_EPOCHS_MAX, max(_tuning.AUTO_EPOCHS_MIN, wanted))
+    least = _tuning.AUTO_EPOCHS_MIN_SCHEDULED if scheduled else _tuning.AUTO_EPOCHS_MIN
+    return min(_tuning.AUTO_EPOCHS_MAX, max(least, wanted))
 
 
 def validation_fraction(fraction, n_samples, *, wanted=False, rules=True):
@@ -79,7 +87,15 @@ def resolve_batch_size(batch_size, n_samples):
 
 
 def make_plan(
-    *, batch_size, epochs, n_samples, initial_epoch=0, dense_stack=False, jit="auto"
+    *,
+    batch_size,
+    epochs,
+    n_samples,
+    initial_epoch=0,
+    dense_stack=False,
+    jit="auto",
+    lr_schedule=None,
+    peak_lr=None,
 ):
     """The plan of a fit on ``n_samples`` training rows.
 
@@ -90,12 +106,14 @@ def make_plan(
     TensorFlow's oneDNN kernels) when the fit may run ``MIN_STEPS_FOR_XLA``
     steps. A call runs a whole epoch of a dense stack (its steps cost less
     than a call), or ``ROWS_PER_CALL`` rows of any other model (so that
-    progress shows and callbacks hear from the fit).
+    progress shows and callbacks hear from the fit). ``lr_schedule`` (see
+    ``_engine.scheduled_rate``) peaks at ``peak_lr`` and spans this fit's
+    steps.
     """
     batch, variant = resolve_batch_size(batch_size, n_samples)
     steps = math.ceil(n_samples / batch)
     if epochs == "auto":
-        epochs = auto_epochs(steps)
+        epochs = auto_epochs(steps, scheduled=lr_schedule is not None)
     if jit == "auto":
         jit = dense_stack and steps * epochs >= _tuning.MIN_STEPS_FOR_XLA
     per_call = steps
@@ -109,4 +127,6 @@ def make_plan(
         steps_per_epoch=steps,
         steps_per_call=per_call,
         jit_compile=bool(jit),
+        lr_schedule=lr_schedule,
+        peak_lr=None if lr_schedule is None else float(peak_lr),
     )

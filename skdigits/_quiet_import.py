@@ -15,7 +15,8 @@ that fails still shows why. ``install()`` applies this to the first import
 of TensorFlow after ``import skdigits``, whoever imports it (skdigits, or
 the user's own ``import keras``). Nothing is changed outside that import:
 oneDNN stays as TensorFlow chose, and Python's logging and warnings are
-untouched. No TensorFlow is imported here.
+untouched (but for one warning that NumPy 1.x gives about a patch Keras
+3.13 makes while it is imported). No TensorFlow is imported here.
 """
 
 import contextlib
@@ -25,12 +26,14 @@ import os
 import re
 import sys
 import threading
+import warnings
 
 # absl's log line prefix: severity letter, MMDD, time (before absl is set up,
 # "00:00:<seconds since 1970>"), thread id, file:line].
 _ABSL_LINE = re.compile(rb"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ \]]+:\d+\] ")
 _ABSL_BANNER = b"WARNING: All log messages before absl::InitializeLog() is called"
 _SEVERITY = {b"I": 0, b"W": 1, b"E": 2, b"F": 3}
+_NP_OBJECT = r"In the future `np.object` will be defined"
 
 
 def _min_log_level():
@@ -91,7 +94,12 @@ class _QuietLoader(importlib.abc.Loader):
 
     def exec_module(self, module):
         try:
-            with filtered_stderr():
+            with filtered_stderr(), warnings.catch_warnings():
+                # Keras 3.13 patches tf2onnx as it is imported (with
+                # TensorFlow), and NumPy 1.x warns about np.object then.
+                warnings.filterwarnings(
+                    "ignore", message=_NP_OBJECT, category=FutureWarning
+                )
                 self._loader.exec_module(module)
         finally:  # the module keeps TensorFlow's own loader
             module.__loader__ = self._loader

@@ -18,6 +18,41 @@ MAX_PIXELS = 4096 * 4096
 IMAGE_TYPES = ("image/png", "image/jpeg")
 _SIDE = 28  # the MNIST field that skdigits.images makes
 
+# When an answer is shown as unsure (see ``unsure``): the model gives its
+# digit less than SURE_AT, or the ink covers more of the 28x28 field than
+# in any MNIST digit. Measured on the 60,000 MNIST training digits: pixels
+# above one half cover 13% of the field at the median, 29% at the 99.9th
+# percentile and 39.8% at most; a picture of random noise covers 51%.
+SURE_AT = 0.9
+MAX_INK = 0.4
+_FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#1a73e8"/>'
+    '<text x="8" y="12.5" font-size="12" text-anchor="middle" fill="#fff" '
+    'font-family="sans-serif">7</text></svg>'
+)
+
+
+def unsure(proba, row, classes):
+    """Why an answer should not look confident, or None.
+
+    ``proba`` are the probabilities of ``classes``, ``row`` the 784 pixels
+    the model saw.
+    """
+    ink = float(np.mean(row > 0.5))
+    if ink > MAX_INK:
+        return (
+            f"this does not look like a digit: ink covers {ink:.0%} of the "
+            "field, more than in any MNIST digit"
+        )
+    order = np.argsort(proba)[::-1]
+    if proba[order[0]] >= SURE_AT:
+        return None
+    others = [str(classes[i]) for i in order[1:3] if proba[i] >= 0.05]
+    if not others:
+        return f"not sure (probability {proba[order[0]]:.2f})"
+    return f"not sure: it could also be {' or '.join(others)}"
+
 
 def check_model(model):
     """Raise a ``ValueError`` unless ``model`` classifies 28x28 digit rows."""
@@ -45,9 +80,12 @@ def predict_digit(model, data):
     best = int(np.argmax(proba))
     # tolist gives Python values for any dtype (ints, strings, objects).
     classes = model.classes_.tolist()
+    why = unsure(proba, row, classes)
     return {
         "digit": classes[best],
         "probability": float(proba[best]),
+        "unsure": why is not None,
+        "note": why or f"probability {proba[best]:.2f}",
         "classes": classes,
         "probabilities": [round(float(p), 6) for p in proba],
         # What the model received, row by row, so the page can show it.
@@ -58,9 +96,9 @@ def predict_digit(model, data):
 def create_app(model):
     """The Flask application serving ``model`` (fitted, 784 features).
 
-    Routes: ``GET /`` (the drawing page), ``GET /health``, ``POST /predict``
-    (PNG or JPEG bytes in the body). Every error is a JSON object
-    ``{"error": message}`` with a 4xx status.
+    Routes: ``GET /`` (the drawing page), ``GET /favicon.svg``, ``GET
+    /health``, ``POST /predict`` (PNG or JPEG bytes in the body). Every
+    error is a JSON object ``{"error": message}`` with a 4xx status.
     """
     from flask import Flask, jsonify, request
     from werkzeug.exceptions import HTTPException
@@ -84,6 +122,11 @@ def create_app(model):
     @app.get("/")
     def index():
         return page, 200, {"Content-Type": "text/html; charset=utf-8"}
+
+    @app.get("/favicon.svg")
+    @app.get("/favicon.ico")
+    def favicon():
+        return _FAVICON, 200, {"Content-Type": "image/svg+xml"}
 
     @app.get("/health")
     def health():

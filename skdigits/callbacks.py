@@ -20,6 +20,8 @@ callbacks are 1-based, as Keras prints them.
 import inspect
 import math
 import os
+import sys
+import time
 import weakref
 from numbers import Integral, Real
 
@@ -369,12 +371,28 @@ class BestModel(_AccuracyMonitor):
         return self.best_ if self.best_epoch_ is not None else np.nan
 
 
+def _duration(seconds):
+    """A short human reading of a duration: "48 s", "3 min 05 s", "1 h 02 min"."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 class EpochReport(_Repr, keras.callbacks.Callback):
     """One line per epoch in the model zoo's spirit, then why training stopped.
 
-    It reads the state of the rule callbacks it is given (which must come
-    before it in the callback list), and records each epoch's learning rate
-    in the logs as ``"learning_rate"``.
+    Each line gives the epoch's loss and accuracies, its time and an estimate
+    of the time left (the mean epoch so far, times the epochs to go). On a
+    terminal (``progress``), a bar shows how far the epoch is, redrawn in
+    place at each compiled call; elsewhere (a log file, a notebook) only the
+    lines are written. It reads the state of the rule callbacks it is given
+    (which must come before it in the callback list), and records each
+    epoch's learning rate in the logs as ``"learning_rate"``.
 
     Parameters
     ----------
@@ -388,6 +406,9 @@ class EpochReport(_Repr, keras.callbacks.Callback):
         The number of epochs asked for, printed as "Epoch k/epochs".
     verbose : int, default=0
         0 prints nothing (the learning rate is still logged).
+    progress : bool or None, default=None
+        Draw the bar within an epoch; None draws it when standard output is
+        a terminal.
 
     Examples
     --------
@@ -396,18 +417,47 @@ class EpochReport(_Repr, keras.callbacks.Callback):
     5
     """
 
-    def __init__(self, *, early_exit, best, lr_drop=None, epochs=None, verbose=0):
+    def __init__(
+        self, *, early_exit, best, lr_drop=None, epochs=None, verbose=0, progress=None
+    ):
         super().__init__()
         self.early_exit = early_exit
         self.best = best
         self.lr_drop = lr_drop
         self.epochs = epochs
         self.verbose = verbose
+        self.progress = progress
+
+    def on_train_begin(self, logs=None):
+        self._times = []
+        self._bar = self.progress
+        if self._bar is None:
+            self._bar = bool(self.verbose) and sys.stdout.isatty()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps = (self.params or {}).get("steps")
+        if not (self.verbose and self._bar and steps):
+            return
+        done = batch + 1
+        width = 30
+        filled = int(width * done / steps)
+        elapsed = time.perf_counter() - self._start
+        left = elapsed * (steps - done) / done
+        print(
+            f"\r  [{'=' * filled}{'.' * (width - filled)}] {done}/{steps} steps,"
+            f" {_duration(left)} left in this epoch   ",
+            end="",
+            flush=True,
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
         if "learning_rate" not in logs:  # LearningRateDrop may have read it
             logs["learning_rate"] = _learning_rate(self.model)
+        self._times.append(time.perf_counter() - self._start)
         if not self.verbose:
             return
         of = "" if self.epochs is None else f"/{self.epochs}"
@@ -417,6 +467,10 @@ class EpochReport(_Repr, keras.callbacks.Callback):
             for key in ("accuracy", "val_accuracy")
             if key in logs
         ]
+        parts.append(_duration(self._times[-1]))
+        if self.epochs is not None and epoch + 1 < self.epochs:
+            mean = sum(self._times) / len(self._times)
+            parts.append(f"about {_duration(mean * (self.epochs - epoch - 1))} left")
         line = ", ".join(parts)
         if self.best.improved_:
             line += " - new best"
@@ -426,6 +480,8 @@ class EpochReport(_Repr, keras.callbacks.Callback):
             dropped_at, new_lr = self.lr_drop.drops_[-1]
             if dropped_at == epoch + 1:
                 line += f" - dropping learning rate to {new_lr:.3g}"
+        if self._bar:
+            print("\r\x1b[2K", end="")  # the bar's line, cleared
         print(line, flush=True)
 
     def on_train_end(self, logs=None):

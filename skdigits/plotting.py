@@ -121,9 +121,16 @@ def plot_digits(X, y_true, y_pred=None, *, n_cols=10, max_digits=50, image_shape
         raise ValueError(f"X has {len(X)} images but y_true {len(y_true)} labels")
     if X.ndim == 2:
         X = X.reshape(len(X), *(image_shape or infer_image_shape(X.shape[1])))
+    # A handful of digits gets as many columns, not a wide, mostly empty row.
+    n_cols = max(1, min(n_cols, len(X)))
     n_rows = max(1, int(np.ceil(len(X) / n_cols)))
+    size = max(1.2, 6 / n_cols)  # each digit legible, however few
     fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(1.2 * n_cols, 1.4 * n_rows), squeeze=False
+        n_rows,
+        n_cols,
+        figsize=(size * n_cols, (size + 0.2) * n_rows),
+        squeeze=False,
+        constrained_layout=True,
     )
     for i, ax in enumerate(axes.flat):
         ax.set_xticks([])

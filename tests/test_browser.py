@@ -75,6 +75,7 @@ def browser():
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
         options.add_argument(argument)
     options.add_argument("--window-size=1000,700")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(
         service=webdriver.ChromeService(executable_path=DRIVER), options=options
     )
@@ -83,14 +84,16 @@ def browser():
 
 
 def draw(driver, points, kind):
-    """One stroke through ``points`` (offsets from the pad's centre)."""
+    """One stroke through ``points`` (offsets from the pad's centre, on a pad
+    of 280 CSS pixels: scaled to the pad's size on the page)."""
     pad = driver.find_element(By.ID, "pad")
+    scale = pad.size["width"] / 280
     actions = ActionBuilder(driver, mouse=PointerInput(kind, kind))
     pointer = actions.pointer_action
     x, y = points[0]
-    pointer.move_to(pad, int(x), int(y)).pointer_down()
+    pointer.move_to(pad, int(x * scale), int(y * scale)).pointer_down()
     for x, y in points[1:]:
-        pointer.move_to(pad, int(x), int(y))
+        pointer.move_to(pad, int(x * scale), int(y * scale))
     pointer.pointer_up()
     actions.perform()
 
@@ -174,3 +177,80 @@ def test_dropped_text_file_shows_the_error(browser, server):
     # The server is still there: a drawing after it is answered.
     draw(browser, STROKES[1], interaction.POINTER_MOUSE)
     assert answer(browser) == "1"
+
+
+def test_a_tap_leaves_a_dot(browser, server):
+    browser.get(server)
+    draw(browser, [(0, 0)], interaction.POINTER_MOUSE)  # down and up, no move
+    answer(browser)  # an answer, not "the image is blank"
+    centre = browser.execute_script(
+        """
+        const pad = document.getElementById("pad");
+        return Array.from(pad.getContext("2d").getImageData(140, 140, 1, 1).data);
+        """
+    )
+    assert centre[:3] == [0, 0, 0]  # ink where the pen touched
+
+
+def test_noise_is_shown_as_unsure(browser, server, artifacts):
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8)
+    data = io.BytesIO()
+    Image.fromarray(noise).save(data, format="PNG")
+    browser.get(server)
+    browser.execute_script(
+        """
+        const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+        const file = new File([bytes], "noise.png", {type: "image/png"});
+        const transfer = new DataTransfer();
+        transfer.items.add(file);
+        document.getElementById("pad").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+        """,
+        base64.b64encode(data.getvalue()).decode(),
+    )
+    shown = answer(browser)
+    body = browser.find_element(By.TAG_NAME, "body")
+    assert body.get_attribute("data-unsure") == "1"
+    assert shown.endswith("?")
+    assert "does not look like a digit" in browser.find_element(By.ID, "note").text
+    browser.save_screenshot(str(artifacts / "serve-noise-unsure.png"))
+
+
+def test_phone_layout_shows_pad_digit_and_probabilities(browser, server, artifacts):
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True},
+    )
+    try:
+        browser.get(server)
+        draw(browser, STROKES[7], interaction.POINTER_TOUCH)
+        assert answer(browser) == "7"
+        height = browser.execute_script("return window.innerHeight")
+        width = browser.execute_script("return window.innerWidth")
+        assert (width, height) == (390, 844)
+        pad = browser.find_element(By.ID, "pad").rect
+        assert pad["width"] >= 0.85 * width  # the pad takes the screen's width
+        for element in ("digit", "bars"):
+            rect = browser.find_element(By.ID, element).rect
+            assert rect["y"] + rect["height"] <= height, element  # no scrolling
+        scrolled = browser.execute_script(
+            "return document.documentElement.scrollHeight"
+        )
+        assert scrolled <= height
+        browser.save_screenshot(str(artifacts / "serve-phone.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_no_failed_requests_and_the_answer_time_is_measured(browser, server):
+    browser.get_log("browser")  # forget earlier pages
+    browser.get(server)
+    draw(browser, STROKES[1], interaction.POINTER_MOUSE)
+    assert answer(browser) == "1"
+    failures = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert failures == []  # a 404 (for /favicon.ico, say) would show here
+    latency = browser.find_element(By.TAG_NAME, "body").get_attribute("data-latency-ms")
+    print(f"pen lift to answer: {float(latency):.1f} ms")
+    assert float(latency) > 0

@@ -79,3 +79,30 @@ def test_oldest_versions_ci_tests_are_the_floors():
     assert pins.keys() == floors.keys()
     for name, floor in floors.items():
         assert Version(pins[name]) == Version(floor), name
+
+
+def test_oldest_export_ci_tests_the_export_floors():
+    # CI runs the export and ONNX-serving tests on .ci/oldest-export.txt: it
+    # must pin the lowest versions the export and serve-onnx extras allow.
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from packaging.version import Version
+
+    root = Path(__file__).parents[1]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    floors = {}
+    for requirement in extras["export"] + extras["serve-onnx"]:
+        match = re.fullmatch(r"([\w-]+)(>=|==)([\w.]+)", requirement)
+        if match:
+            floors[match.group(1)] = match.group(3)
+    pins = {}
+    for line in (root / ".ci" / "oldest-export.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip()] = version.strip()
+    for name, floor in floors.items():
+        assert Version(pins[name]) == Version(floor), name

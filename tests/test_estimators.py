@@ -1,6 +1,7 @@
 """Fitting, predicting, fitted attributes, training rules and bad input."""
 
 import pickle
+import re
 import warnings
 
 import keras
@@ -188,18 +189,35 @@ def test_from_preset():
 
 
 def test_cnn_presets():
+    from skdigits import CNN_PRESETS
+
     default = KerasCNNClassifier()
     assert (default.filters, default.batch_norm, default.shift) == (
         (16, 32, 32),
-        True,
+        False,
+        0.05,
+    )
+    assert (default.lr_schedule, default.lr_patience) == ("one-cycle", None)
+    # Every preset is complete: from_preset gives exactly its values.
+    for name, preset in CNN_PRESETS.items():
+        params = KerasCNNClassifier.from_preset(name).get_params()
+        assert {k: params[k] for k in preset} == preset, name
+    zoo = KerasCNNClassifier.from_preset("zoo")
+    assert (zoo.filters, zoo.batch_norm, zoo.shift, zoo.noise_std) == (
+        (16, 32, 32),
+        False,
+        0.0,
         0.1,
     )
-    zoo = KerasCNNClassifier.from_preset("zoo")
-    assert (zoo.filters, zoo.batch_norm, zoo.shift) == ((16, 32, 32), False, 0.0)
-    # The zoo preset differs from the defaults in two layers and the schedule.
-    changed = {k for k, v in zoo.get_params().items() if default.get_params()[k] != v}
-    assert changed == {"batch_norm", "shift", "lr_patience", "lr_factor"}
-    assert (zoo.lr_patience, zoo.lr_factor) == (5, 0.1)
+    assert (zoo.lr_schedule, zoo.lr_patience, zoo.lr_factor) == (None, 5, 0.1)
+    assert zoo.dense_units is None and zoo.dropout == 0
+    old = KerasCNNClassifier.from_preset("v0.1")
+    assert (old.batch_norm, old.shift, old.lr_patience, old.epochs) == (
+        True,
+        0.1,
+        3,
+        "auto",
+    )
     strong = KerasCNNClassifier.from_preset("bn-shift", epochs=3)
     assert (strong.batch_norm, strong.shift, strong.epochs) == (True, 0.1, 3)
     with pytest.raises(ValueError, match="unknown KerasCNNClassifier preset"):
@@ -318,6 +336,35 @@ def test_learning_rate_drops(small):
     assert rates == sorted(rates, reverse=True)
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["graph", "xla"])
+@pytest.mark.parametrize("schedule", ["one-cycle", "cosine"])
+def test_learning_rate_schedules(schedule, jit, small):
+    X, _, y, _ = small
+    est = KerasMLPClassifier(
+        lr_schedule=schedule,
+        lr_patience=None,
+        learning_rate=0.02,
+        epochs=8,
+        batch_size=64,
+        jit_compile=jit,
+        random_state=0,
+    ).fit(X, y)
+    assert est._plan.jit_compile is jit
+    rates = np.array(est.history_["learning_rate"])  # each epoch's last rate
+    assert rates.max() <= 0.02 + 1e-9 and rates[-1] < 1e-3 * rates.max()  # to 0
+    peak = int(np.argmax(rates))
+    if schedule == "cosine":
+        assert peak == 0
+    else:  # a quarter of the steps warming up
+        assert 0 < peak <= 3 and rates[0] < rates[peak]
+    assert (np.diff(rates[peak:]) < 0).all()
+    assert est.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="lr_patience"):
+        KerasMLPClassifier(lr_schedule=schedule, epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        KerasMLPClassifier(lr_schedule="linear").fit(X, y)
+
+
 def test_nan_loss_stops_and_warns(small):
     X, _, y, _ = small
     est = KerasMLPClassifier(
@@ -401,7 +448,28 @@ def test_verbose_lines(small, capsys, tmp_path):
     assert lines[0].startswith("Epoch 1/3: loss ")
     assert "val_accuracy" in lines[0]
     assert "new best, saving to" in lines[0]
+    assert re.search(r", \d+ s, about \d+ s left", lines[0])  # time, and time left
+    assert "left" not in lines[2]  # the last epoch
+    assert "\r" not in "".join(lines)  # not a terminal: no progress bar
     assert lines[-1].startswith("Stopped: reached the maximum of 3 epochs")
+
+
+def test_progress_bar_on_a_terminal(small, capsys):
+    from skdigits.callbacks import BestModel, EarlyExit, EpochReport
+
+    X, _, y, _ = small
+    early_exit, best = EarlyExit("accuracy", target=None), BestModel("accuracy")
+    report = EpochReport(
+        early_exit=early_exit, best=best, epochs=2, verbose=1, progress=True
+    )
+    KerasCNNClassifier(
+        epochs=2, batch_size=16, callbacks=[early_exit, best, report], random_state=0
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    # Redrawn in place at each compiled call (600 rows of batch 16: one call
+    # of 38 steps an epoch), then cleared for the epoch's line.
+    assert out.count("\r  [") == 2 and "38/38 steps," in out
+    assert "\x1b[2K" in out and "Epoch 2/2" in out
 
 
 def test_verbose_zero_is_silent(small, capsys):

@@ -82,13 +82,33 @@ def test_default_preset_is_the_defaults(builder, estimator, presets):
 
 
 def test_zoo_cnn_architecture():
-    model = build_cnn((28, 28), 10, batch_norm=False, shift=0, seed=0)
+    model = build_cnn(
+        (28, 28), 10, batch_norm=False, shift=0, dense_units=None, dropout=0, seed=0
+    )
     convs = [layer for layer in model.layers if "conv" in layer.name]
     assert [c.filters for c in convs] == [16, 32, 32]
     assert all(c.kernel_size == (3, 3) for c in convs)
     # 28 -> 14 -> 7 -> 3 after three 2x2 poolings: 3 * 3 * 32 = 288 inputs.
     assert model.layers[-2].get_weights()[0].shape == (288, 10)
     assert model.output_shape == (None, 10)
+
+
+def test_default_cnn_head_and_its_seeds():
+    import keras
+
+    model = build_cnn((28, 28), 10, seed=0)
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.units for d in dense] == [128, 10]
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+    assert not any("batch_norm" in layer.name for layer in model.layers)
+    # The head's seeds come after the others': the convolutions of a model
+    # without it start from the same weights.
+    plain = build_cnn((28, 28), 10, dense_units=None, dropout=0, seed=0)
+    first = [layer for layer in model.layers if "conv" in layer.name][0]
+    first_plain = [layer for layer in plain.layers if "conv" in layer.name][0]
+    np.testing.assert_array_equal(first.get_weights()[0], first_plain.get_weights()[0])
+    with pytest.raises(ValueError, match="dropout"):
+        build_cnn((28, 28), 10, dropout=1.0)
 
 
 def test_cnn_noise_only_in_training():

@@ -67,6 +67,37 @@ def test_predicts_drawn_digits(client, digit, fmt):
     assert image.max() == 1 and image[0].max() == 0
 
 
+def test_noise_and_doubt_are_answered_as_unsure(client):
+    from skdigits._serve import SURE_AT, unsure
+
+    noise = np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8)
+    data = io.BytesIO()
+    Image.fromarray(noise).save(data, format="PNG")
+    body = client.post(
+        "/predict", data=data.getvalue(), content_type="image/png"
+    ).get_json()
+    assert body["unsure"] is True
+    assert "does not look like a digit" in body["note"]
+    drawn = client.post(
+        "/predict", data=picture(STROKES[1]), content_type="image/png"
+    ).get_json()
+    assert drawn["unsure"] is (drawn["probability"] < SURE_AT)
+    # The rule on its own: a digit's ink, and probabilities of either kind.
+    row = np.zeros(784)
+    row[300:400] = 1.0  # 13% of the field: as much ink as a usual digit
+    classes = np.array(["a", "b", "c"])
+    assert unsure(np.array([0.95, 0.03, 0.02]), row, classes) is None
+    assert unsure(np.array([0.6, 0.3, 0.1]), row, classes) == (
+        "not sure: it could also be b or c"
+    )
+
+
+def test_favicon(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert b'href="favicon.svg"' in client.get("/").data
+
+
 def test_health_and_page(client):
     health = client.get("/health").get_json()
     assert health["status"] == "ok"

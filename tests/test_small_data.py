@@ -29,6 +29,22 @@ def test_auto_plan(n, batch, epochs):
 
 
 @pytest.mark.parametrize(
+    ("n", "epochs"), [(54_000, 8), (60_000, 8), (1_347, 91), (1_000, 63)]
+)
+def test_auto_epochs_with_a_schedule(n, epochs):
+    # A schedule that decays to the end needs fewer epochs on large data;
+    # small data gets the same 1,000 steps as with a constant rate.
+    plan = _plan.make_plan(
+        batch_size="auto",
+        epochs="auto",
+        n_samples=n,
+        lr_schedule="one-cycle",
+        peak_lr=0.01,
+    )
+    assert plan.epochs == epochs
+
+
+@pytest.mark.parametrize(
     ("n", "fraction"), [(60_000, 0.1), (10_000, 0.1), (9_999, 0.0), (1_347, 0.0)]
 )
 def test_auto_validation_fraction(n, fraction):
