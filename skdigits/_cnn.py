@@ -21,7 +21,7 @@ class KerasCNNClassifier(PresetClassifier):
     softmax output. The training images are shifted at random by up to 5%,
     and the learning rate follows a one-cycle schedule: it rises over the
     first quarter of the steps, then decays to 0 by the last. On all of
-    MNIST that is 8 epochs on every row, for about 99.4% (see the
+    MNIST that is 9 epochs on every row, for about 99.4% (see the
     benchmarks). ``from_preset("v0.1")`` gives skdigits 0.1's default
     (batch normalisation, rate drops on a plateau over up to 20 epochs),
     ``from_preset("zoo")`` the model zoo's network and schedule as
@@ -65,7 +65,7 @@ class KerasCNNClassifier(PresetClassifier):
     epochs : int or "auto", default="auto"
         The number of passes over the training data (the most, when a rule
         may stop earlier). "auto" gives about 1,000 gradient steps, at least
-        8 epochs with a schedule (20 without) and at most 200: 8 on all of
+        9 epochs with a schedule (20 without) and at most 200: 9 on all of
         MNIST, 91 on ``load_digits``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes (keyed by label), multiplied into the sample

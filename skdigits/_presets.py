@@ -40,7 +40,7 @@ MLP_PRESETS = {
 # over the first quarter of the steps, then decays to 0) with no plateau
 # rules: the zoo's convolutions without batch normalisation (which cost
 # 40% of a step on a CPU), a dense layer of 128 units with dropout, shifts
-# of up to 5%, no input noise; on all of MNIST "auto" gives 8 epochs on
+# of up to 5%, no input noise; on all of MNIST "auto" gives 9 epochs on
 # every row. "v0.1" is skdigits 0.1's default (batch normalisation, shifts
 # of 10%, input noise, rate drops on a plateau over up to 20 epochs, a 10%
 # hold-out to monitor). "wide" doubles the default's filters and shifts up
