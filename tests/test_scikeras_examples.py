@@ -20,6 +20,12 @@ import pytest
 
 from skdigits import KerasClassifier
 
+# SciKeras's quick-start network passes input_shape to its first Dense layer,
+# which Keras 3 warns about: the user's code, kept as published.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not pass an `input_shape`:UserWarning"
+)
+
 
 def get_model(hidden_layer_dim, meta):
     # note that meta is a special argument that will be
