@@ -20,7 +20,7 @@ import time
 from skdigits import KerasCNNClassifier
 from skdigits.datasets import load_mnist
 
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+parser = argparse.ArgumentParser(description="The Flux model-zoo CNN on MNIST")
 parser.add_argument("--quick", action="store_true", help="5,000 images, 2 epochs")
 parser.add_argument("--output", default=None, help="save the best model (.keras)")
 parser.add_argument("--show", action="store_true", help="show the plots")

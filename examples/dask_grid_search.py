@@ -22,7 +22,7 @@ from sklearn.model_selection import GridSearchCV
 from skdigits import KerasMLPClassifier
 from skdigits.datasets import load_mnist
 
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+parser = argparse.ArgumentParser(description="A grid search on a Dask cluster")
 parser.add_argument("--quick", action="store_true", help="2,000 images")
 parser.add_argument("--scheduler", default=None, help="a running scheduler")
 parser.add_argument("--show", action="store_true", help="show the plots")

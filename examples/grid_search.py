@@ -17,7 +17,7 @@ import argparse
 
 from skdigits.datasets import load_mnist
 
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+parser = argparse.ArgumentParser(description="Tuning a Pipeline with GridSearchCV")
 parser.add_argument("--quick", action="store_true", help="2,000 images")
 parser.add_argument("--n-jobs", type=int, default=1)
 parser.add_argument("--show", action="store_true", help="show the plots")

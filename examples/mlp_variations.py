@@ -17,7 +17,9 @@ import argparse
 
 from skdigits.datasets import load_mnist
 
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+parser = argparse.ArgumentParser(
+    description="The MLP variations of the Flux.jl article"
+)
 parser.add_argument("--quick", action="store_true", help="2,000 images")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--show", action="store_true", help="show the plots")

@@ -21,7 +21,7 @@ import numpy as np
 from skdigits.datasets import load_mnist
 from skdigits.plotting import plot_digits
 
-parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+parser = argparse.ArgumentParser(description="fast.ai's pixel-similarity baseline")
 parser.add_argument("--quick", action="store_true", help="5,000 images, 2 epochs")
 parser.add_argument("--show", action="store_true", help="show the plots")
 args, _ = parser.parse_known_args()

@@ -87,7 +87,7 @@ def _uninterrupted():
 
 
 def _monitors_validation(callbacks):
-    """Whether a callback watches a validation metric ("val_...")."""
+    """Whether a callback watches a validation metric (``val_...``)."""
     return any(str(getattr(cb, "monitor", "")).startswith("val_") for cb in callbacks)
 
 
@@ -163,7 +163,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out (stratified, shuffled, seeded)
         to monitor; 0 monitors the training accuracy and loss. "auto" holds
-        out 10% when a callback monitors a validation metric ("val_..."),
+        out 10% when a callback monitors a validation metric (``val_...``),
         or when a training rule is on and 10% makes at least 1,000 rows;
         else nothing.
     lr_schedule : {"one-cycle", "cosine"} or None, default=None
@@ -219,7 +219,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         "stochastic", "mini-batch" or "batch".
     history_ : dict of lists
         Per-epoch "loss", "accuracy", "learning_rate", the metrics, and
-        with validation their "val_" forms.
+        with validation their ``val_`` forms.
     n_iter_ : int
         Epochs trained.
     best_epoch_ : int or None

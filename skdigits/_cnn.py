@@ -79,7 +79,7 @@ class KerasCNNClassifier(PresetClassifier):
         Keras's progress bar.
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks; fit uses deep copies, kept in ``callbacks_``. A
-        callback that monitors a validation metric ("val_...") makes "auto"
+        callback that monitors a validation metric (``val_...``) makes "auto"
         hold out validation rows.
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out to monitor; 0 monitors the

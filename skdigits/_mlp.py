@@ -57,7 +57,7 @@ class KerasMLPClassifier(PresetClassifier):
     callbacks : list of keras.callbacks.Callback, default=None
         Extra callbacks; fit uses deep copies, kept in ``callbacks_``. A
         whole epoch runs in one compiled call, so batch-level hooks run once
-        per epoch. A callback that monitors a validation metric ("val_...")
+        per epoch. A callback that monitors a validation metric (``val_...``)
         makes "auto" hold out validation rows.
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out (stratified, shuffled, seeded)

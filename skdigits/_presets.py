@@ -45,7 +45,7 @@ MLP_PRESETS = {
 # of 10%, input noise, rate drops on a plateau over up to 20 epochs, a 10%
 # hold-out to monitor). "wide" doubles the default's filters and shifts up
 # to 10% over 10 one-cycle epochs, ending on the epoch best on a 10%
-# hold-out (99.5% on MNIST in about the time of "v0.1"). "zoo" is the Flux
+# hold-out (99.5% on MNIST in 0.7x the time of "v0.1"). "zoo" is the Flux
 # model-zoo CNN and its schedule as published; "bn-shift" doubles the
 # filters of "v0.1" with the zoo's drops.
 # benchmarks/README.md has how each was chosen and what it reaches.
