@@ -88,6 +88,20 @@ def bench_arguments(doc, argv, quick_help):
     return parser.parse_args(argv)
 
 
+def child_json(code, *args, timeout=1800):
+    """Run ``code`` in a fresh Python process (in this folder, so that the
+    benchmark modules import) and return the JSON of its last output line."""
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+        cwd=Path(__file__).parent,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 _LOAD_CHILD = """
 import pickle, statistics, sys, time
 import numpy as np

@@ -25,9 +25,7 @@ shrinks every workload for a smoke run.
     python benchmarks/bench_small.py [--quick] [--out bench-results]
 """
 
-import json
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -37,6 +35,7 @@ from _report import (
     PEER_COLUMNS,
     after_unpickling,
     bench_arguments,
+    child_json,
     peer_row,
     preset_network,
     write_report,
@@ -135,14 +134,7 @@ print(json.dumps([time.perf_counter() - start, search.best_score_]))
 
 
 def search_in_fresh_process(which):
-    out = subprocess.run(
-        [sys.executable, "-c", SEARCH_CHILD, which],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=1800,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return child_json(SEARCH_CHILD, which)
 
 
 def two_epoch_2lr(n, rounds):

@@ -30,14 +30,11 @@ Writes ``bench_wrappers.md`` and ``bench_wrappers.json`` to ``--out``;
     python benchmarks/bench_wrappers.py [--quick] [--out bench-results]
 """
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -47,6 +44,7 @@ from _report import (  # noqa: E402
     PEER_COLUMNS,
     after_unpickling,
     bench_arguments,
+    child_json,
     peer_row,
     write_report,
 )
@@ -181,15 +179,7 @@ print(json.dumps([time.perf_counter() - start, search.best_score_, trained]))
 
 
 def search_in_fresh_process(which):
-    out = subprocess.run(
-        [sys.executable, "-c", SEARCH_CHILD, which],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=3600,
-        cwd=Path(__file__).parent,
-    ).stdout
-    seconds, score, trained = json.loads(out.strip().splitlines()[-1])
+    seconds, score, trained = child_json(SEARCH_CHILD, which, timeout=3600)
     return seconds, score, trained
 
 
