@@ -54,7 +54,7 @@ print(
 # Dotted lines mark the rate drops; the green band is the best epoch.
 from skdigits.plotting import plot_digits, plot_history
 
-plot_history(clf)
+fig = plot_history(clf)
 
 # %%
 # The mistakes
@@ -62,7 +62,7 @@ plot_history(clf)
 # The first test digits it gets wrong, and where all its mistakes fall.
 y_pred = clf.predict(X_test)
 wrong = y_pred != y_test
-plot_digits(X_test[wrong], y_test[wrong], y_pred[wrong], max_digits=30)
+fig = plot_digits(X_test[wrong], y_test[wrong], y_pred[wrong], max_digits=30)
 
 # %%
 from sklearn.metrics import ConfusionMatrixDisplay

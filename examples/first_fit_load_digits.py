@@ -44,12 +44,17 @@ for model in (mlp, cnn):
 # %%
 # How training went
 # -----------------
-# Loss and accuracy per epoch; dotted lines mark the learning-rate drops,
-# the green band the best epoch, whose weights the model ends with.
+# Loss and accuracy per epoch of the MLP; dotted lines mark its learning-rate
+# drops on a plateau, the green band the best epoch, whose weights the model
+# ends with.
 from skdigits.plotting import plot_digits, plot_history
 
-plot_history(mlp)
-plot_history(cnn)
+fig = plot_history(mlp)
+
+# %%
+# The CNN follows a one-cycle schedule instead of drops: the rate rises over
+# the first quarter of the steps, then decays to 0.
+fig = plot_history(cnn)
 
 # %%
 # The CNN's mistakes
@@ -57,7 +62,7 @@ plot_history(cnn)
 # The test digits it gets wrong, with the true label and its answer.
 y_pred = cnn.predict(X_test)
 wrong = y_pred != y_test
-plot_digits(X_test[wrong], y_test[wrong], y_pred[wrong], max_digits=20)
+fig = plot_digits(X_test[wrong], y_test[wrong], y_pred[wrong], max_digits=20)
 
 # %%
 # ... and where they fall, in scikit-learn's confusion-matrix display.

@@ -32,7 +32,7 @@ X_test, y_test = load_mnist("test", return_X_y=True)
 if args.quick:
     X, y = X[:5_000], y[:5_000]
 digits = np.unique(y)
-plot_digits(np.stack([X[y == d].mean(axis=0) for d in digits]), digits)
+fig = plot_digits(np.stack([X[y == d].mean(axis=0) for d in digits]), digits)
 
 # %%
 # Baseline against learned models

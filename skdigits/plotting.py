@@ -22,6 +22,11 @@ def _pyplot():
 def plot_history(estimator, *, axes=None):
     """Loss and accuracy per epoch, train and validation, with LR drops.
 
+    Dotted lines mark the plateau rule's learning-rate drops; with a
+    schedule (``lr_schedule``) the rate's course is drawn beside the loss
+    instead. A green band marks the best epoch when the model ends with its
+    weights (``restore_best_weights``).
+
     Parameters
     ----------
     estimator : fitted KerasMLPClassifier or KerasCNNClassifier
@@ -47,6 +52,9 @@ def plot_history(estimator, *, axes=None):
     else:
         fig = axes[0].figure
     epochs = np.arange(1, len(history["loss"]) + 1)
+    scheduled = getattr(estimator, "lr_schedule", None) is not None
+    # The band marks the epoch whose weights the model ends with.
+    kept_best = getattr(estimator, "restore_best_weights", True)
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         ax.plot(epochs, history[metric], "o-", label=f"train {metric}")
         if f"val_{metric}" in history:
@@ -54,7 +62,14 @@ def plot_history(estimator, *, axes=None):
                 epochs, history[f"val_{metric}"], "s-", label=f"validation {metric}"
             )
         rates = history.get("learning_rate", [])
-        for epoch in range(1, len(rates)):
+        if scheduled and metric == "loss" and len(rates):
+            # A schedule moves the rate every step: its course, not drops.
+            twin = ax.twinx()
+            twin.plot(epochs, rates, "--", color="grey", label="learning rate")
+            twin.set_ylabel("learning rate (end of epoch)", color="grey")
+            twin.tick_params(axis="y", colors="grey")
+            twin.set_ylim(bottom=0)
+        for epoch in range(1, 0 if scheduled else len(rates)):
             if rates[epoch] < rates[epoch - 1]:
                 ax.axvline(epoch + 0.5, color="grey", linestyle=":", linewidth=1)
                 ax.text(
@@ -68,7 +83,7 @@ def plot_history(estimator, *, axes=None):
                     transform=ax.get_xaxis_transform(),
                 )
         best = getattr(estimator, "best_epoch_", None)
-        if metric == "accuracy" and best is not None:
+        if metric == "accuracy" and best is not None and kept_best:
             ax.axvline(best, color="green", alpha=0.3, linewidth=4, label="best epoch")
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("epoch")

@@ -192,3 +192,35 @@ def test_plots(fitted_mlp, digits, tmp_path):
     assert len(red) == wrong
     with pytest.raises(ValueError, match="labels"):
         plot_digits(X_test[:5], y_test[:4])
+
+
+@pytest.mark.parametrize("schedule", [None, "one-cycle"])
+def test_history_plot_marks_drops_or_draws_the_schedule(schedule):
+    from skdigits import KerasCNNClassifier
+    from skdigits.plotting import plot_history
+
+    # A fitted history as the plateau rule or a schedule leaves it: two
+    # drops, or a rate that moves every epoch.
+    est = KerasCNNClassifier(
+        lr_schedule=schedule, restore_best_weights=schedule is None
+    )
+    rates = (
+        [3e-3, 3e-3, 9e-4, 9e-4, 2.7e-4]
+        if schedule is None
+        else [1e-3, 5e-3, 4e-3, 2e-3, 0.0]
+    )
+    est.history_ = {
+        "loss": [1.0, 0.5, 0.4, 0.3, 0.3],
+        "learning_rate": rates,
+        "accuracy": [0.5, 0.8, 0.9, 0.92, 0.91],
+    }
+    est.best_epoch_, est.stop_reason_ = 4, "max_epochs"
+    fig = plot_history(est)
+    loss_ax, accuracy_ax = fig.axes[:2]
+    drops = [line for line in loss_ax.lines if line.get_linestyle() == ":"]
+    bands = [line for line in accuracy_ax.lines if line.get_label() == "best epoch"]
+    if schedule is None:
+        assert len(drops) == 2 and len(bands) == 1 and len(fig.axes) == 2
+    else:  # the rate on a twin axis; no drops; the last epoch's weights kept
+        assert not drops and not bands and len(fig.axes) == 3
+        assert list(fig.axes[2].lines[0].get_ydata()) == rates
