@@ -283,7 +283,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="left"),
             StrOptions({"auto"}),
         ],
-        "lr_schedule": [StrOptions({"one-cycle", "cosine"}), None],
+        "lr_schedule": [StrOptions(set(_engine.SCHEDULES)), None],
         "lr_patience": [Interval(Integral, 1, None, closed="left"), None],
         "lr_factor": [Interval(Real, 0, 1, closed="neither")],
         "min_lr": [Interval(Real, 0, None, closed="left")],

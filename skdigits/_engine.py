@@ -127,25 +127,27 @@ def _rescales_short_batches(model):
 
 
 # The learning-rate schedules the engine applies step by step (see
-# ``scheduled_rate``), and the share of a one-cycle fit spent warming up.
+# ``scheduled_rate``; their constants are in ``_tuning``). The rate is an
+# argument of the compiled call rather than a Keras LearningRateSchedule in
+# the optimizer: a schedule there counts the optimizer's iterations, which
+# a reused trainer carries from fit to fit.
 SCHEDULES = ("one-cycle", "cosine")
-ONE_CYCLE_WARMUP = _tuning.ONE_CYCLE_WARMUP
-ONE_CYCLE_START = _tuning.ONE_CYCLE_START
 
 
 def scheduled_rate(schedule, step, total, peak):
     """The learning rate at ``step`` of ``total`` steps (tensors).
 
     "cosine" falls from ``peak`` to 0 along a half cosine; "one-cycle" first
-    rises from ``peak * ONE_CYCLE_START`` to ``peak`` along a half cosine
-    over ``ONE_CYCLE_WARMUP`` of the steps, then falls the same way to 0.
+    rises from ``peak * _tuning.ONE_CYCLE_START`` to ``peak`` along a half
+    cosine over ``_tuning.ONE_CYCLE_WARMUP`` of the steps, then falls the
+    same way to 0.
     """
     t = tf.cast(step, tf.float32) / tf.cast(tf.maximum(total, 1), tf.float32)
     pi = tf.constant(np.pi, tf.float32)
     if schedule == "cosine":
         return peak * 0.5 * (1.0 + tf.cos(pi * t))
-    warm = ONE_CYCLE_WARMUP
-    rising = ONE_CYCLE_START + (1.0 - ONE_CYCLE_START) * 0.5 * (
+    warm, start = _tuning.ONE_CYCLE_WARMUP, _tuning.ONE_CYCLE_START
+    rising = start + (1.0 - start) * 0.5 * (
         1.0 - tf.cos(pi * tf.minimum(t / warm, 1.0))
     )
     falling = 0.5 * (1.0 + tf.cos(pi * tf.maximum(t - warm, 0.0) / (1.0 - warm)))
