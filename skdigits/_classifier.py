@@ -19,7 +19,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skdigits import _compile, _engine, _plan, _predict, _routing, _saving
+from skdigits import _compile, _engine, _plan, _predict, _routing, _saving, _tuning
 from skdigits._backend import keras, tf
 from skdigits._compat import (
     Interval,
@@ -131,24 +131,25 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         with ``loss__<name>`` parameters for a class. The targets are class
         indices for a sparse loss, one-hot rows otherwise.
     metrics : list or None, default=None
-        Keras metrics to log beside the loss and the accuracy (which is
-        always logged, weighted): names, classes or instances.
-    batch_size : int, "auto" or None, default="auto"
-        1 is stochastic gradient descent; None, -1 or at least the number
-        of training samples is batch gradient descent; otherwise
-        mini-batch. "auto" is 128, halved while an epoch would have fewer
-        than 8 steps, down to 16.
+        Keras metrics to log beside the loss: names, classes or instances.
+        Where skdigits compiles the model, it adds the accuracy (weighted
+        by the sample weights) unless these have one.
+    batch_size : int, "auto" or None, default=32
+        Keras's default. 1 is stochastic gradient descent; None, -1 or at
+        least the number of training samples is batch gradient descent;
+        otherwise mini-batch. "auto" is 128, halved while an epoch would
+        have fewer than 8 steps, down to 16.
     epochs : int or "auto", default="auto"
         The maximum number of passes over the training data. "auto" gives
-        about 1,000 gradient steps, at least 20 and at most 200 epochs.
+        about 1,000 gradient steps, at least 1 and at most 200 epochs.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes (keyed by label), multiplied into the
         sample weights; "balanced" weighs classes inversely to their
         frequency.
     warm_start : bool, default=False
-        Continue from the fitted weights on the next ``fit`` (with a fresh
-        optimizer) instead of starting anew; the architecture must not
-        change.
+        Continue from the fitted weights and optimizer state on the next
+        ``fit``, as a further ``model.fit`` would, instead of starting
+        anew; the architecture must not change.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the random layers, the hold-out split and the
         order of the rows, without touching global seeds.
@@ -158,8 +159,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list, dict, Callback or None, default=None
         Extra Keras callbacks (instances, deep-copied for each fit and kept
         in ``callbacks_``, or classes with ``callbacks__<name>``
-        parameters). A compiled call runs many steps, so batch-level hooks
-        run once per call, as with Keras's ``steps_per_execution``.
+        parameters). Their ``self.model`` is the model being trained. A
+        compiled call runs many steps, so batch-level hooks run once per
+        call, as with Keras's ``steps_per_execution`` (the fit setting
+        ``steps_per_execution=1`` calls them at every step).
     validation_fraction : float or "auto", default="auto"
         Share of the training data held out (stratified, shuffled, seeded)
         to monitor; 0 monitors the training accuracy and loss. "auto" holds
@@ -198,13 +201,15 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         ``loss__label_smoothing=0.1``, ``metrics__0__threshold=0.6``,
         ``callbacks__patience=3``, ``fit__validation_split=0.2``,
         ``predict__batch_size=1024``) and bare parameters of the model
-        function (``units=64``); Keras's ``validation_split`` and
-        ``shuffle`` are fit settings.
+        function (``units=64``); Keras's ``validation_split``,
+        ``shuffle``, ``validation_batch_size``, ``steps_per_execution``
+        and ``run_eagerly`` are fit settings.
 
     Attributes
     ----------
     model_ : keras.Model
-        The trained network.
+        The trained network, of the class of the model given, compiled,
+        with its optimizer and its state.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int
@@ -218,14 +223,15 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
     gd_variant_ : str
         "stochastic", "mini-batch" or "batch".
     history_ : dict of lists
-        Per-epoch "loss", "accuracy", "learning_rate", the metrics, and
-        with validation their ``val_`` forms.
+        Per-epoch what ``model.fit``'s history holds ("loss", the metrics,
+        with validation their ``val_`` forms) and the "learning_rate".
     n_iter_ : int
         Epochs trained.
     best_epoch_ : int or None
-        The epoch (1-based) with the best monitored accuracy in the last fit.
+        The epoch (1-based) with the best monitored score in the last fit
+        (the accuracy where it is logged, else the loss).
     best_score_ : float
-        That accuracy.
+        That score.
     stop_reason_ : str
         "max_epochs", "target_accuracy", "converged", "nan", or "callback"
         when one of ``callbacks`` stopped training.
@@ -302,7 +308,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         learning_rate=None,
         loss="crossentropy",
         metrics=None,
-        batch_size="auto",
+        batch_size=_tuning.KERAS_BATCH_SIZE,
         epochs="auto",
         class_weight=None,
         warm_start=False,
@@ -437,11 +443,15 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         """What the parameters say of the network; a warm start must not
         change it."""
         model = self.model
-        ident = (
-            model
-            if callable(model) and not isinstance(model, keras.Model)
-            else id(model)
-        )
+        # Identities that survive pickling (a warm start after loading): a
+        # model's class and config, a function's qualified name.
+        if isinstance(model, keras.Model):
+            kind = type(model)
+            ident = (kind.__module__, kind.__qualname__, model.to_json())
+        elif hasattr(model, "__qualname__"):
+            ident = (getattr(model, "__module__", None), model.__qualname__)
+        else:
+            ident = model
         extra = {
             k: v
             for k, v in self._extra().items()
@@ -469,7 +479,14 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                     "function that builds the model instead"
                 )
             with seeded(seed), upstream_noise():
-                model = keras.models.clone_model(factory)
+                try:
+                    model = _engine.clone(factory)
+                except (NotImplementedError, TypeError, ValueError) as exc:
+                    raise TypeError(
+                        f"the {type(factory).__name__} given as model cannot be "
+                        f"cloned from its config ({exc}); give it get_config() "
+                        "and from_config(), or pass a function that builds it"
+                    ) from exc
                 if factory.built:
                     model.set_weights(factory.get_weights())
             return model
@@ -492,43 +509,53 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             )
         return model
 
-    def _compile_settings(self, model, extra):
-        """The optimizer, loss and metrics this fit trains ``model`` with:
-        those it arrived compiled with (a compiled ``model`` parameter, or a
-        model function that compiles), else the parameters'."""
-        source = model if model.compiled else None
-        if (
-            source is None
-            and isinstance(getattr(self, "model", None), keras.Model)
+    def _compile_settings(self, model, extra, warm):
+        """``compile``'s arguments for this fit (new objects), and whether
+        they are the user's own: those the model arrived compiled with (a
+        compiled ``model`` parameter, or a model function that compiles),
+        else the parameters'. Where skdigits compiles, it adds the accuracy
+        (weighted by the sample weights) unless the metrics have one."""
+        source = None
+        if warm:
+            if self._compiled_by_user and self.model_.compiled:
+                source = self.model_
+        elif model.compiled:
+            source = model
+        elif (
+            isinstance(getattr(self, "model", None), keras.Model)
             and self.model.compiled
         ):
             source = self.model
         units = _compile.output_units(model)
+        activation = _compile.output_activation(model)
+        routed_loss = _routing.routed(extra, "loss")
         if source is not None:
-            optimizer, loss, metrics = _compile.compiled_with(source)
+            args = _compile.compiled_args(source)
             if self.learning_rate is not None:
-                optimizer.learning_rate = self.learning_rate
-            if loss is None:  # compiled without a loss: the parameter's
-                loss = _compile.make_loss(
-                    self.loss,
-                    _routing.routed(extra, "loss"),
-                    _compile.output_activation(model),
-                    units,
+                args["optimizer"].learning_rate = self.learning_rate
+            # Compiled without a loss: the parameter's, unless the model's
+            # own train_step needs none (as in Keras's guide to it).
+            own_step = type(model).train_step is not keras.Model.train_step
+            if args.get("loss") is None and not own_step:
+                args["loss"] = _compile.make_loss(
+                    self.loss, routed_loss, activation, units
                 )
-            return optimizer, loss, metrics
-        optimizer = _compile.make_optimizer(
-            self.optimizer, _routing.routed(extra, "optimizer"), self.learning_rate
-        )
-        loss = _compile.make_loss(
-            self.loss,
-            _routing.routed(extra, "loss"),
-            _compile.output_activation(model),
-            units,
-        )
-        metrics = _compile.make_metrics(
-            getattr(self, "metrics", None), _routing.routed(extra, "metrics")
-        )
-        return optimizer, loss, metrics
+            return args, True
+        args = {
+            "optimizer": _compile.make_optimizer(
+                self.optimizer, _routing.routed(extra, "optimizer"), self.learning_rate
+            ),
+            "loss": _compile.make_loss(self.loss, routed_loss, activation, units),
+            "metrics": _compile.make_metrics(
+                getattr(self, "metrics", None), _routing.routed(extra, "metrics")
+            ),
+        }
+        if "accuracy" not in _compile.metric_names(args):
+            form = _compile.target_form(args["loss"], units)
+            args["weighted_metrics"] = [
+                _compile.accuracy_metric(form, _compile.from_logits(args["loss"]))
+            ]
+        return args, False
 
     def _compile_kwargs(self, extra):
         """What a model function that compiles itself gets as
@@ -621,6 +648,41 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             validation_data=None,
         )
 
+    def initialize(self, X, y):
+        """Make the estimator fitted from its model, without training.
+
+        As SciKeras's ``initialize``: the network is built (or cloned from
+        the ``model`` given, with its weights) and compiled, and the fitted
+        attributes are set from ``X`` and ``y`` (the classes, the input
+        shape), so that ``predict``, ``score``, ``export`` and pickling work
+        on a model trained elsewhere. ``history_`` is empty, ``n_iter_`` 0
+        and ``stop_reason_`` None. A later ``fit`` trains anew (or, with
+        ``warm_start``, from these weights).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples, as ``fit`` takes them (a few rows suffice).
+        y : array-like of shape (n_samples,)
+            Class labels: every class the model predicts.
+
+        Returns
+        -------
+        self : object
+            The initialized estimator.
+        """
+        self._validate_params()
+        return self._fit(
+            X,
+            y,
+            None,
+            warm=False,
+            partial=False,
+            classes=None,
+            validation_data=None,
+            train=False,
+        )
+
     def _fit(self, X, y, sample_weight, **how):
         # Fitted state is all or nothing: whatever the steps set before
         # failing (scikit-learn's validation sets n_features_in_ at once) is
@@ -649,21 +711,22 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_steps(
-        self, X, y, sample_weight, *, warm, partial, classes, validation_data
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        warm,
+        partial,
+        classes,
+        validation_data,
+        train=True,
     ):
-        """Every step of a fit up to its commit, which it returns."""
+        """Every step of a fit up to its commit, which it returns (with
+        ``train`` False, of ``initialize``: nothing trains)."""
         _honour_thread_limit()
         extra = self._extra()
-        settings = _routing.fit_settings(
-            {
-                "batch_size": self.batch_size,
-                "epochs": self.epochs,
-                "verbose": self.verbose,
-                "class_weight": self.class_weight,
-                "callbacks": self.callbacks,
-            },
-            extra,
-        )
+        settings = self._fit_settings(extra)
         data = self._fit_data(X, y, sample_weight, settings, warm=warm, classes=classes)
         rng = check_random_state(self.random_state)
         init_seed, split_seed, shuffle_seed = (
@@ -678,20 +741,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             callbacks = _compile.make_callbacks(
                 settings["callbacks"], _routing.routed(extra, "callbacks")
             )
-        if warm:
-            if self._architecture(meta) != self._architecture_:
-                raise ValueError(
-                    "warm_start: the parameters of the network changed since the "
-                    "last fit; fit with warm_start=False to build it anew"
-                )
-            model = self.model_
-        else:
-            model = self._build(meta, lambda: self._compile_kwargs(extra), init_seed)
-            sample = data["X"].shape[1:]
-            if not model.built:
-                with seeded(init_seed), upstream_noise():
-                    model(np.zeros((1, *sample), np.float32))
-        optimizer, loss, metrics = self._compile_settings(model, extra)
+        model = self._network(meta, data["X"].shape[1:], extra, init_seed, warm)
+        compile_args, by_user = self._compile_settings(model, extra, warm)
+        if settings.get("run_eagerly") is not None:
+            compile_args["run_eagerly"] = bool(settings["run_eagerly"])
         units = _compile.output_units(model)
         n_classes = len(data["encoder"].classes_)
         if units not in (n_classes, 1) or (units == 1 and n_classes != 2):
@@ -701,67 +754,44 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 "two classes)"
             )
         X_model, reshape_to = self._model_input(model, data["X"])
-        form = _compile.target_form(loss, units)
+        form = _compile.target_form(compile_args["loss"], units)
         targets = self._targets(data["y"], form, n_classes)
-        train, val = self._split(
+        rows, val = self._split(
             X_model,
             targets,
             data,
             settings,
-            callbacks,
-            partial,
+            callbacks if train else [],
+            partial or not train,
             split_seed,
             validation_data,
             reshape_to,
             form,
             n_classes,
         )
-        peak = None
-        if self.lr_schedule is not None:
-            if self.lr_patience is not None:
-                raise ValueError(
-                    f"lr_schedule={self.lr_schedule!r} sets the learning rate of "
-                    "every step; it cannot be combined with lr_patience (drops "
-                    "on a plateau): set lr_patience=None"
-                )
-            peak = _compile.learning_rate_of(optimizer)
-            if peak is None:
-                raise ValueError(
-                    "lr_schedule needs a number as the optimizer's learning rate, "
-                    "not a Keras LearningRateSchedule"
-                )
-        plan = _plan.make_plan(
-            batch_size=settings["batch_size"],
-            epochs=1 if partial else settings["epochs"],
-            n_samples=train[0].shape[0],
-            initial_epoch=self.n_iter_ if warm else 0,
-            dense_stack=_predict.is_dense_stack(model, X_model.shape[1:]),
-            jit=self.jit_compile,
-            lr_schedule=self.lr_schedule,
-            peak_lr=peak,
+        plan = self._make_plan(
+            model, compile_args, settings, X_model, rows, warm, partial
         )
-        threshold = 0.0 if _compile.from_logits(loss) else 0.5
-        state = None
-        if warm and partial:
-            name, saved = self._optimizer_state
-            state = saved if name == type(optimizer).__name__ else None
-        result = self._train(
-            model,
-            optimizer,
-            loss,
-            metrics,
-            plan,
-            train,
-            val,
-            callbacks,
-            partial,
-            shuffle_seed if settings.get("shuffle", True) else None,
-            state,
-            int(settings["verbose"]),
-            threshold,
-            warm,
-        )
-        history, weights, optimizer_state, rules = result
+        monitor = self._monitor(compile_args, val is not None, partial or not train)
+        how = {
+            "seed": shuffle_seed if settings.get("shuffle", True) else None,
+            "verbose": int(settings["verbose"]),
+            "warm": warm,
+            "partial": partial,
+            "weighted": data["weighted"],
+        }
+        if train:
+            history, weights, optimizer_state, rules = self._train(
+                model, compile_args, plan, rows, val, callbacks, monitor, how
+            )
+        else:
+            history, weights, optimizer_state = keras.callbacks.History(), None, None
+            history.history, history.epoch = {}, []
+            rules = self._rule_callbacks(monitor, False, [], plan.epochs, 0)[1:]
+            for rule in rules:
+                rule._reset()
+            rules[0].stop_reason_ = rules[0].stopped_epoch_ = None
+            callbacks = []
         return self._commit_function(
             warm=warm,
             model=model,
@@ -772,13 +802,114 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             history=history,
             rules=rules,
             callbacks=callbacks,
-            optimizer=optimizer,
+            compile_args=compile_args,
+            by_user=by_user,
             optimizer_state=optimizer_state,
-            loss=loss,
             units=units,
             reshape_to=reshape_to,
             extra=extra,
         )
+
+    # The rows per validation batch where no setting gives one: None is
+    # Keras's (the training batch size); presets score in larger chunks.
+    _validation_batch_size = None
+    # epochs="auto"'s floor (None: _tuning.AUTO_EPOCHS_MIN, the presets').
+    _min_auto_epochs = _tuning.GENERAL_AUTO_EPOCHS_MIN
+    # What batch_size=None means: Keras's 32 here, batch GD in the presets.
+    _none_batch_size = _tuning.KERAS_BATCH_SIZE
+
+    def _fit_settings(self, extra):
+        """The fit's Keras settings: the parameters, then routed ones."""
+        batch_size = self.batch_size
+        if batch_size is None and self._none_batch_size is not None:
+            batch_size = self._none_batch_size
+        return _routing.fit_settings(
+            {
+                "batch_size": batch_size,
+                "epochs": self.epochs,
+                "verbose": self.verbose,
+                "class_weight": self.class_weight,
+                "callbacks": self.callbacks,
+                "validation_batch_size": self._validation_batch_size,
+                "steps_per_execution": "auto",
+            },
+            extra,
+        )
+
+    def _network(self, meta, sample, extra, seed, warm):
+        """The network this fit trains: the fitted one for a warm start (its
+        architecture unchanged), else a new one, built."""
+        if warm:
+            if self._architecture(meta) != self._architecture_:
+                raise ValueError(
+                    "warm_start: the parameters of the network changed since the "
+                    "last fit; fit with warm_start=False to build it anew"
+                )
+            return self.model_
+        model = self._build(meta, lambda: self._compile_kwargs(extra), seed)
+        if not model.built:
+            with seeded(seed), upstream_noise():
+                model(np.zeros((1, *sample), np.float32))
+        return model
+
+    def _make_plan(self, model, compile_args, settings, X_model, train, warm, partial):
+        """The fit's plan, its conflicts checked before anything trains."""
+        peak = None
+        if self.lr_schedule is not None:
+            if self.lr_patience is not None:
+                raise ValueError(
+                    f"lr_schedule={self.lr_schedule!r} sets the learning rate of "
+                    "every step; it cannot be combined with lr_patience (drops "
+                    "on a plateau): set lr_patience=None"
+                )
+            peak = _compile.learning_rate_of(compile_args["optimizer"])
+            if peak is None:
+                raise ValueError(
+                    "lr_schedule needs a number as the optimizer's learning rate, "
+                    "not a Keras LearningRateSchedule"
+                )
+        steps_per_execution = settings.get("steps_per_execution", "auto")
+        if steps_per_execution != "auto" and not (
+            isinstance(steps_per_execution, Integral) and steps_per_execution >= 1
+        ):
+            raise ValueError(
+                "steps_per_execution must be 'auto' or an integer >= 1, got "
+                f"{steps_per_execution!r}"
+            )
+        plan = _plan.make_plan(
+            batch_size=settings["batch_size"],
+            epochs=1 if partial else settings["epochs"],
+            n_samples=train[0].shape[0],
+            initial_epoch=self.n_iter_ if warm else 0,
+            dense_stack=_predict.is_dense_stack(model, X_model.shape[1:]),
+            jit=self.jit_compile,
+            lr_schedule=self.lr_schedule,
+            peak_lr=peak,
+            steps_per_execution=steps_per_execution,
+            validation_batch_size=settings.get("validation_batch_size"),
+            min_auto_epochs=self._min_auto_epochs,
+        )
+        reason = _keras_fit_reason(model, compile_args)
+        if reason is not None and self.lr_schedule is not None:
+            raise ValueError(
+                f"lr_schedule needs skdigits's engine, but {reason}, so Keras's "
+                "own fit trains it: set lr_schedule=None (or use a Keras "
+                "LearningRateScheduler callback)"
+            )
+        return plan
+
+    def _monitor(self, compile_args, validation, partial):
+        """What the training rules watch: the accuracy where the compiled
+        metrics log it, else the loss (``val_`` with validation rows)."""
+        logged = "accuracy" in _compile.metric_names(compile_args)
+        if not logged and self.target_accuracy is not None and not partial:
+            raise ValueError(
+                "target_accuracy needs the accuracy in the logs, but the "
+                "model's compiled metrics have none: compile it with "
+                "metrics=['accuracy']"
+            )
+        name = "accuracy" if logged else "loss"
+        return f"val_{name}" if validation else name
 
     def _fit_data(self, X, y, sample_weight, settings, *, warm, classes):
         """Validated arrays, class encoding, weights and ``meta``."""
@@ -841,6 +972,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             "X": X,
             "y": y_idx,
             "weights": weights,
+            # Keras's train_step gets (x, y) without weights, (x, y, w) with.
+            "weighted": sample_weight is not None or class_weight is not None,
             "encoder": encoder,
             "meta": meta,
         }
@@ -972,7 +1105,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             return train, None
         return tuple(a[keep] for a in train), tuple(a[held] for a in train)
 
-    def _rule_callbacks(self, monitor, rules, total_epochs, verbose):
+    def _rule_callbacks(self, monitor, rules, callbacks, total_epochs, verbose):
+        """The callbacks of a fit, in order: the training rules (those on),
+        the user's ``callbacks``, the epoch report; and the ``EarlyExit`` and
+        ``BestModel`` rules."""
         lr_drop = None
         if rules and self.lr_patience is not None:
             lr_drop = LearningRateDrop(
@@ -995,85 +1131,77 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             epochs=total_epochs,
             verbose=verbose,
         )
-        # The report reads the rules' state of the epoch: it comes last.
-        ordered = [lr_drop, early_exit, best, report]
+        # The report reads the rules' state of the epoch, and adds the
+        # learning rate to the logs (for history_): it comes after the
+        # user's callbacks, which see the logs that model.fit gives them.
+        ordered = [lr_drop, early_exit, best, *callbacks, report]
         return [cb for cb in ordered if cb is not None], early_exit, best
 
-    def _train(
-        self,
-        model,
-        optimizer,
-        loss,
-        metrics,
-        plan,
-        train,
-        val,
-        callbacks,
-        partial,
-        seed,
-        optimizer_state,
-        verbose,
-        threshold,
-        warm,
-    ):
-        """Train on a trainer of ``model``'s architecture; return the
+    def _train(self, model, compile_args, plan, train, val, callbacks, monitor, how):
+        """Train on a trainer of ``model``'s architecture (or through Keras's
+        own ``fit`` where the engine cannot honour the model); return the
         history, the trained variables, the optimizer state and the rules."""
+        weighted = how["weighted"]
+        ordered, early_exit, best = self._rule_callbacks(
+            monitor, not how["partial"], callbacks, plan.epochs, how["verbose"]
+        )
+        reason = _keras_fit_reason(model, compile_args)
+        if reason is not None:
+            history, weights, state = _keras_fit(
+                model, compile_args, plan, train, val, ordered, how
+            )
+            return history, weights, state, (early_exit, best)
         multiple = plan.batch_size if plan.jit_compile else None
-        train_rows = _engine.Rows(*train, multiple=multiple)
+        train_rows = _engine.Rows(
+            train[0], train[1], train[3] if weighted else None, multiple=multiple
+        )
         val_rows = None
         if val is not None:
-            val_multiple = None
-            if plan.jit_compile:
-                val_multiple = min(len(val[0]), _engine.PREDICT_CHUNK)
-            val_rows = _engine.Rows(*val, multiple=val_multiple)
-        monitor = "accuracy" if val is None else "val_accuracy"
-        rules, early_exit, best = self._rule_callbacks(
-            monitor, not partial, plan.epochs, verbose
-        )
-        compile_args = {"optimizer": optimizer, "loss": loss}
-        key = _engine.trainer_key(
-            model,
-            train[0].shape[1:],
-            {
-                "optimizer": _optimizer_spec(optimizer),
-                "loss": keras.saving.serialize_keras_object(loss),
-                "metrics": [
-                    (_compile.metric_spec(m), weighted) for m, weighted in metrics
-                ],
-                "threshold": threshold,
-            },
-        )
+            val_rows = _engine.Rows(val[0], val[1], val[3] if weighted else None)
+        sample = train[0].shape[1:]
+        key = _engine.trainer_key(model, sample, _compile.compile_spec(compile_args))
         trainer = _engine.acquire(
             key,
-            lambda: _engine.new_trainer(model, compile_args, metrics, threshold),
+            lambda: _engine.new_trainer(
+                model, lambda: _compile.fresh(compile_args), sample
+            ),
             model,
         )
         snapshot = None
-        if trainer.model is model and warm:  # trains the fitted model itself
+        if trainer.model is model and how["warm"]:  # trains the fitted model itself
             snapshot = trainer.weights(), trainer.optimizer_state()
         try:
-            trainer.load(model, optimizer_state, _compile.learning_rate_of(optimizer))
+            state = None
+            if how["warm"] and trainer.model is not model:
+                state = _optimizer_state_for(model, trainer.model)
+            elif how["warm"]:
+                state = snapshot[1]
+            trainer.load(
+                model, state, _compile.learning_rate_of(compile_args["optimizer"])
+            )
             with released_custom_gradients(), upstream_noise():
                 history = _engine.run(
                     trainer,
                     plan,
                     train_rows,
                     val_rows,
-                    rules + callbacks,
-                    seed,
-                    verbose=1 if verbose >= 2 else 0,
+                    ordered,
+                    how["seed"],
+                    verbose=1 if how["verbose"] >= 2 else 0,
                 )
             weights, state = trainer.weights(), trainer.optimizer_state()
         except BaseException:
             if snapshot is not None:
                 _engine.assign_weights(model, snapshot[0])
-                _engine.assign_optimizer_state(trainer, snapshot[1])
+                _engine.assign_optimizer_state(model, snapshot[1])
             raise
         finally:
             for cb in callbacks:
                 cb.set_model(None)  # keep no reference to the trainer
             _engine.release(key, trainer)
-        return history, weights, (type(optimizer).__name__, state), (early_exit, best)
+        if trainer.model is model:
+            weights = state = None  # already in the model
+        return history, weights, state, (early_exit, best)
 
     def _commit_function(
         self,
@@ -1087,9 +1215,9 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         history,
         rules,
         callbacks,
-        optimizer,
+        compile_args,
+        by_user,
         optimizer_state,
-        loss,
         units,
         reshape_to,
         extra,
@@ -1101,7 +1229,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         model_shape = reshape_to or sample_shape
         chunk = _routing.predict_settings(extra).get("batch_size")
         if not warm:
-            _engine.assign_weights(model, weights)
+            _install(model, compile_args, weights, optimizer_state)
         previous = {} if not warm else self.history_
         new = history.history
         merged = {k: list(v) for k, v in previous.items()}
@@ -1121,11 +1249,11 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             "stop_reason_": early_exit.stop_reason_,
             "callbacks_": callbacks,
             "_encoder": data["encoder"],
-            "_optimizer_state": optimizer_state,
+            "_compiled_by_user": by_user,
             "_plan": plan,
             "_architecture_": self._architecture(meta),
             "_reshape_to": reshape_to,
-            "_from_logits": _compile.from_logits(loss),
+            "_from_logits": _compile.from_logits(compile_args["loss"]),
             "_units": units,
             "_predict_chunk": chunk,
             "_nan_epoch": early_exit.stopped_epoch_,
@@ -1138,8 +1266,9 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
 
         def commit():
             if warm:
-                _engine.assign_weights(self.model_, weights)
+                _install(self.model_, compile_args, weights, optimizer_state)
             vars(self).update(fitted)
+            vars(self).pop("_optimizer_state", None)  # pickles of skdigits 0.2
             if predictor is not None:
                 self._predictor = predictor
             elif dense:  # a NumPy predictor holds copies of the weights
@@ -1262,14 +1391,83 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _optimizer_spec(optimizer):
-    """The optimizer's class and config, less a float learning rate (which
-    a trainer sets for each fit), for the key of compiled work."""
-    config = dict(optimizer.get_config())
-    config.pop("name", None)  # numbered by Keras per process ("adam_3")
-    if isinstance(config.get("learning_rate"), float | int):
-        config.pop("learning_rate")
-    return {"class": type(optimizer).__qualname__, "config": config}
+def _keras_fit_reason(model, compile_args):
+    """Why Keras's own ``fit`` must train ``model`` rather than the engine
+    (its class overrides ``fit``, or it runs eagerly), or None."""
+    if type(model).fit is not keras.Model.fit:
+        return f"{type(model).__name__} overrides fit()"
+    if compile_args.get("run_eagerly"):
+        return "the model runs eagerly (run_eagerly=True)"
+    return None
+
+
+def _keras_fit(model, compile_args, plan, train, val, callbacks, how):
+    """Train ``model`` in place with Keras's own ``fit``, as the plan says;
+    the history, and None for weights and optimizer state (they are in the
+    model). The rows are shuffled by a ``tf.data`` shuffle seeded from the
+    fit's seed, so that a fit is reproducible without global seeds."""
+    snapshot = None
+    if how["warm"] and model.compiled:  # the fitted model: put back on failure
+        snapshot = (
+            [np.asarray(v.numpy()) for v in model.variables],
+            [np.asarray(v.numpy()) for v in model.optimizer.variables],
+        )
+    else:
+        model.compile(**_compile.fresh(compile_args))
+    x, y, _, w = train
+    data = tf.data.Dataset.from_tensor_slices((x, y, w) if how["weighted"] else (x, y))
+    if how["seed"] is not None:
+        data = data.shuffle(len(x), seed=how["seed"], reshuffle_each_iteration=True)
+    validation = None
+    if val is not None:
+        validation = (val[0], val[1], val[3]) if how["weighted"] else val[:2]
+    try:
+        with released_custom_gradients(), upstream_noise():
+            history = model.fit(
+                data.batch(plan.batch_size),
+                shuffle=False,  # shuffled above, seeded
+                epochs=plan.epochs,
+                initial_epoch=plan.initial_epoch,
+                validation_data=validation,
+                validation_batch_size=plan.validation_batch_size,
+                callbacks=callbacks,
+                verbose=1 if how["verbose"] >= 2 else 0,
+            )
+    except BaseException:
+        if snapshot is not None:
+            _engine.assign_weights(model, snapshot[0])
+            _engine.assign_optimizer_state(model, snapshot[1])
+        raise
+    return history, None, None
+
+
+def _optimizer_state_for(model, net):
+    """The optimizer state of the fitted ``model`` when ``net``'s optimizer
+    can carry on from it (the same class and variables), else None: a warm
+    start continues training as a further ``model.fit`` would."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not model.compiled or not optimizer.built:
+        return None
+    target = net.optimizer
+    if type(optimizer) is not type(target):
+        return None
+    shapes = [tuple(v.shape) for v in optimizer.variables]
+    if shapes != [tuple(v.shape) for v in target.variables]:
+        return None
+    return [np.asarray(v.numpy()) for v in optimizer.variables]
+
+
+def _install(model, compile_args, weights, optimizer_state):
+    """Make ``model`` the trained model: compiled as it was trained, with the
+    trained ``weights`` and ``optimizer_state`` (None where it trained
+    itself and has them)."""
+    if weights is None:
+        if not model.compiled:  # initialize(): nothing trained it
+            model.compile(**_compile.fresh(compile_args))
+        return
+    model.compile(**_compile.fresh(compile_args))
+    _engine.assign_weights(model, weights)
+    _engine.assign_optimizer_state(model, optimizer_state)
 
 
 class PresetClassifier(KerasClassifier):
@@ -1292,6 +1490,11 @@ class PresetClassifier(KerasClassifier):
     # The named sets of parameters that ``from_preset`` knows.
     _presets: dict = {}
     _builder = None
+    # Measured defaults (see _tuning): validation in large chunks, at least
+    # AUTO_EPOCHS_MIN epochs for "auto", and None for batch GD.
+    _validation_batch_size = _tuning.PREDICT_CHUNK
+    _min_auto_epochs = None
+    _none_batch_size = None
 
     @classmethod
     def from_preset(cls, name, **params):

@@ -69,3 +69,48 @@ def released_custom_gradients():
         for name in set(registry) - before:
             if name.startswith("CustomGradient-"):
                 registry.pop(name, None)
+
+
+# -- Keras's fit, where the engine does what it does --------------------------
+
+
+def symbolic_build(model, data_batch):
+    """Create a compiled model's loss, metric and optimizer variables on
+    symbolic tensors of ``data_batch``'s shapes, as ``fit`` does before it
+    traces its step (``Trainer._symbolic_build``, private): a compiled loop
+    cannot create variables."""
+    model._symbolic_build(data_batch=data_batch)
+
+
+def resumed_epoch(model):
+    """The epoch ``BackupAndRestore`` resumes from, set on the model in its
+    ``on_train_begin`` (``Trainer._initial_epoch``, which ``fit`` reads)."""
+    return getattr(model, "_initial_epoch", None)
+
+
+def set_resumed_epoch(model, epoch):
+    """Clear (or set) that epoch, as a new ``Trainer`` starts with None: a
+    reused trainer must not resume a fit of an earlier estimator."""
+    model._initial_epoch = epoch
+
+
+def compile_arguments(model):
+    """The arguments ``model.compile`` was given, as given: names, classes,
+    functions and objects (``Trainer._compile_config``, private). The public
+    compile config holds them serialised, and a custom metric or loss that
+    is not registered cannot be rebuilt from it."""
+    return dict(model._compile_config.config)
+
+
+def monitor_mode(model, monitor):
+    """ "max" or "min": which way ``monitor`` improves, resolved as Keras's
+    own callbacks resolve ``mode="auto"`` (a ``ValueError`` where Keras
+    cannot tell). Asks Keras's ``EarlyStopping`` (its ``_set_monitor_op``,
+    private; in older Keras it is set in ``__init__`` from the name)."""
+    from skdigits._backend import keras
+
+    probe = keras.callbacks.EarlyStopping(monitor=monitor, mode="auto")
+    probe.set_model(model)
+    if getattr(probe, "monitor_op", None) is None:
+        probe._set_monitor_op()
+    return "max" if bool(probe.monitor_op(1.0, 0.0)) else "min"

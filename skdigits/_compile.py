@@ -11,6 +11,7 @@ unit, one-hot rows otherwise.
 
 import numpy as np
 
+from skdigits import _compat
 from skdigits._backend import keras
 from skdigits._routing import entries_arguments
 
@@ -157,8 +158,9 @@ def make_loss(spec, params, activation, units):
 
 def target_form(loss, units):
     """How the targets reach ``loss``: "index" (class indices, for a sparse
-    loss), "column" (0/1, one unit) or "onehot"."""
-    if "sparse" in _loss_name(loss).lower():
+    loss, or for no loss: a ``train_step`` of the model's own then gets the
+    labels as ``fit`` would), "column" (0/1, one unit) or "onehot"."""
+    if loss is None or "sparse" in _loss_name(loss).lower():
         return "index"
     return "column" if units == 1 else "onehot"
 
@@ -172,16 +174,15 @@ def from_logits(loss):
     return bool(config.get("from_logits", False))
 
 
-# Metric names that are the accuracy the estimators always log.
+# Metric names that Keras resolves to the accuracy that fits the loss.
 ACCURACY_NAMES = ("accuracy", "acc")
 
 
 def make_metrics(spec, params):
-    """``(metric, weighted)`` pairs from the ``metrics`` parameter (None, a
-    name, class or instance, or a list of those) and its routed
-    ``params``; names of the accuracy are left out (it is always logged,
-    weighted by the sample weights). The others are unweighted, as
-    Keras's ``compile(metrics=...)``."""
+    """The metrics to compile from the ``metrics`` parameter (None, a name,
+    class or instance, or a list of those) and its routed ``params``: new
+    objects, and names of the accuracy left as names (Keras's ``compile``
+    picks the accuracy that fits the loss)."""
     if spec is None:
         if params:
             raise ValueError(f"metrics__{next(iter(params))} is set, but no metrics")
@@ -191,10 +192,85 @@ def make_metrics(spec, params):
     entries, _ = entries_arguments(spec, params, "metrics")
     built = []
     for entry, arguments in entries:
-        if isinstance(entry, str) and entry in ACCURACY_NAMES:
-            continue
-        built.append((make_metric(entry, arguments), False))
+        if isinstance(entry, str) and entry in ACCURACY_NAMES and not arguments:
+            built.append(entry)
+        else:
+            built.append(make_metric(entry, arguments))
     return built
+
+
+def accuracy_metric(form, logits):
+    """The accuracy skdigits logs as "accuracy" (weighted by the sample
+    weights) where the metrics have none, for targets of ``form`` (see
+    ``target_form``) and an output of logits or probabilities."""
+    if form == "index":
+        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    if form == "column":
+        return keras.metrics.BinaryAccuracy(
+            name="accuracy", threshold=0.0 if logits else 0.5
+        )
+    return keras.metrics.CategoricalAccuracy(name="accuracy")
+
+
+def metric_names(compile_args):
+    """The names the compiled metrics log under."""
+    names = []
+    for key in ("metrics", "weighted_metrics"):
+        for entry in compile_args.get(key) or []:
+            names.append(entry if isinstance(entry, str) else entry.name)
+    return names
+
+
+def fresh(compile_args):
+    """``compile``'s arguments with new optimizer, loss and metric objects,
+    so that two models never share an optimizer or a metric's state."""
+
+    def new(entry):
+        if isinstance(entry, keras.optimizers.Optimizer | keras.losses.Loss):
+            return copied(entry)
+        if isinstance(entry, keras.metrics.Metric):
+            return copied(entry)
+        if isinstance(entry, list | tuple):
+            return [new(e) for e in entry]
+        if isinstance(entry, dict):
+            return {k: new(v) for k, v in entry.items()}
+        return entry
+
+    return {k: new(v) for k, v in compile_args.items()}
+
+
+def compile_spec(compile_args):
+    """A description of what ``compile_args`` compile (less a float learning
+    rate, which a trainer sets for each fit), for the key of compiled work."""
+
+    def spec(entry):
+        if isinstance(entry, keras.optimizers.Optimizer):
+            config = dict(entry.get_config())
+            config.pop("name", None)  # numbered by Keras per process ("adam_3")
+            if isinstance(config.get("learning_rate"), float | int):
+                config.pop("learning_rate")
+            return {"class": type(entry).__qualname__, "config": config}
+        if isinstance(entry, list | tuple):
+            return [spec(e) for e in entry]
+        if isinstance(entry, dict):
+            return {k: spec(v) for k, v in entry.items()}
+        if isinstance(entry, str | int | float | bool) or entry is None:
+            return entry
+        try:
+            return keras.saving.serialize_keras_object(entry)
+        except (TypeError, ValueError):  # pragma: no cover - unserialisable
+            return repr(entry)
+
+    return spec(compile_args)
+
+
+def compiled_args(model):
+    """``compile``'s arguments for another model as ``model`` is compiled:
+    new optimizer, loss and metric objects like its own (the optimizer an
+    instance, of the class a name gave)."""
+    args = _compat.compile_arguments(model)
+    args["optimizer"] = model.optimizer
+    return fresh(args)
 
 
 def make_metric(entry, arguments=None):
@@ -222,28 +298,6 @@ def make_metric(entry, arguments=None):
     if callable(entry):
         return keras.metrics.MeanMetricWrapper(entry, name=entry.__name__)
     raise TypeError(f"metrics: {entry!r} is not a Keras metric")
-
-
-def metric_spec(metric):
-    """A description of a built metric, for the key of compiled work."""
-    return {"class": type(metric).__qualname__, "config": metric.get_config()}
-
-
-def compiled_with(model):
-    """The optimizer, loss and metric entries a compiled ``model`` came with
-    (new objects, from its compile config)."""
-    config = model.get_compile_config() or {}
-    metrics = []
-    for key in ("metrics", "weighted_metrics"):
-        for entry in config.get(key) or []:
-            if isinstance(entry, str) and entry in ACCURACY_NAMES:
-                continue
-            metrics.append((make_metric(entry), key == "weighted_metrics"))
-    optimizer = copied(model.optimizer)
-    loss = model.loss
-    if isinstance(loss, keras.losses.Loss):
-        loss = copied(loss)
-    return optimizer, loss, metrics
 
 
 def make_callbacks(spec, params):

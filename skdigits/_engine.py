@@ -1,55 +1,56 @@
-"""The one training engine: compiled calls of many steps, for any Keras model.
+"""The one training engine: compiled calls of many steps of the model's own
+``train_step``, for any Keras model.
 
 Keras's ``fit`` builds a ``tf.data`` iterator each epoch, launches a
 compiled call every ``steps_per_execution`` batches and runs ``evaluate``
 for the validation data. For a small network those fixed costs are most
-of the time (on ``load_digits`` an epoch of Keras's ``fit`` took about
-60 ms, of which the arithmetic is a few). Here the data are tensors held
-for the fit, and one call of a compiled function runs many steps:
+of the time. Here the data are tensors held for the fit, and one call of a
+compiled function runs many steps:
 
 1. the rows of an epoch are taken in an order drawn by NumPy from
    ``(seed, epoch)`` (outside the compiled code: TensorFlow's stateless
    generators give other numbers under XLA than without);
-2. a ``tf.while_loop`` runs Keras's own training step on each batch of the
-   call's range: the model's ``compute_loss`` (its compiled loss and its
-   regularisation), ``optimizer.apply``, the metrics;
-3. at the end of an epoch, a second compiled function scores the
-   validation rows in chunks, as ``evaluate`` would.
+2. a ``tf.while_loop`` calls the model's own ``train_step`` on each batch
+   of the call's range, with the batch as ``fit`` hands it over
+   (``(x, y)``, or ``(x, y, sample_weight)`` when there are weights), so
+   that overrides of ``train_step``, ``compute_loss`` and
+   ``compute_metrics``, added losses and compiled metrics behave as in
+   ``fit``; the logs of a call are what its last step returned;
+3. at the end of an epoch, a second compiled function runs ``test_step``
+   over the validation rows, as ``evaluate`` would.
 
 ``run`` drives the callbacks through Keras's ``CallbackList`` hook for hook
 as ``fit`` does with ``steps_per_execution``: a call is one "batch" whose
-end step is the last it ran, and the logs are those ``fit`` gives
-(``loss``, ``accuracy`` weighted by the sample weights, any other metrics,
-and ``val_`` of each).
+end step is the last it ran; metrics are reset at each epoch's start and
+before validation, whose logs are added with ``val_``; the test hooks run
+around validation; ``stop_training`` and ``BackupAndRestore``'s resumed
+epoch are honoured, and the optimizer's ``finalize_variable_values`` runs at
+the end, as in ``fit``.
 
-Under XLA (``jit_compile``, chosen for stacks of dense layers), every
-batch has the same static shape: the rows are padded to a coarse bucket
-(so that the folds of a cross-validation share one program) and the last
-batch is the real rows of a full-size slice, the padding given no weight.
-Without XLA the last batch is short, as in Keras.
+Under XLA (``jit_compile``, chosen for stacks of dense layers), the data
+tensors are padded to a coarse bucket of rows (so that the folds of a
+cross-validation share one program) and the full batches run in the XLA
+loop; an epoch's last, short batch runs through the same ``train_step``
+compiled without XLA, so that every batch holds real rows only, as in Keras.
 
-A *trainer* is a compiled copy of an architecture, taken from a cache for
-every fit of that architecture (a grid search fits the same few again and
-again): the fit's weights and a fresh optimizer state are loaded into it,
-and the trained weights copied back out, so a fit on a reused trainer
-computes exactly what it would on a new one. The estimator's own model is
-not touched while training runs.
+A *trainer* is a compiled copy of an architecture (of the model's own
+class), taken from a cache for every fit of that architecture (a grid search
+fits the same few again and again): the fit's weights and a fresh optimizer
+state are loaded into it, and the trained weights and optimizer state copied
+back out, so a fit on a reused trainer computes exactly what it would on a
+new one. The estimator's own model is not touched while training runs.
 """
 
 import collections
-import inspect
 import json
 import threading
 import weakref
 
 import numpy as np
 
-from skdigits import _tuning
+from skdigits import _compat, _tuning
 from skdigits._backend import keras, tf
 from skdigits._tensors import to_tensor
-
-# Rows per forward pass when scoring the validation rows (see _tuning).
-PREDICT_CHUNK = _tuning.PREDICT_CHUNK
 
 # -- the data of a fit ------------------------------------------------------
 
@@ -66,8 +67,8 @@ def bucket(n, multiple):
 
 
 def epoch_order(n, rows, seed, epoch):
-    """The order of the ``n`` real rows in an epoch, then the padding rows;
-    with ``seed`` None, the rows in their own order (no shuffling)."""
+    """The order of the ``n`` real rows in an epoch, then the padding rows
+    (never read); with ``seed`` None, the rows in their own order."""
     if seed is None:
         return np.arange(rows, dtype=np.int32)
     order = np.random.default_rng([seed, epoch]).permutation(n)
@@ -78,52 +79,35 @@ class Rows:
     """The arrays of a fit's training or validation rows, as tensors.
 
     ``X`` are the inputs, ``Y`` the targets in the form the loss takes,
-    ``classes`` the class indices (for the accuracy), ``weights`` the
-    sample weights. With ``multiple``, the rows are padded with zeros to
-    ``bucket(n, multiple)`` (XLA's static shapes).
+    ``weights`` the sample weights, or None where ``fit`` would get none
+    (the batches are then ``(x, y)``, as Keras hands them to
+    ``train_step``). With ``multiple``, the tensors are padded with zeros
+    to ``bucket(n, multiple)`` rows (XLA's static shapes); no step reads
+    the padding.
     """
 
-    def __init__(self, X, Y, classes, weights, multiple=None):
+    def __init__(self, X, Y, weights=None, multiple=None):
         self.n = len(X)
         self.rows = self.n if multiple is None else bucket(self.n, multiple)
+        arrays = (X, Y) if weights is None else (X, Y, weights)
         self.tensors = tuple(
-            to_tensor(np.ascontiguousarray(a), self.rows)
-            for a in (X, Y, classes.astype(np.int32), weights)
+            to_tensor(np.ascontiguousarray(a), self.rows) for a in arrays
         )
 
 
 # -- the compiled functions -------------------------------------------------
 
 
-def _predicted_class(y_pred, threshold):
-    if y_pred.shape[-1] == 1:  # one unit: class 1 above the threshold
-        return tf.cast(y_pred[:, 0] > threshold, tf.int32)
-    return tf.argmax(y_pred, axis=-1, output_type=tf.int32)
-
-
-def _loss_function(model):
-    """``model.compute_loss`` called as Keras's own steps call it."""
-    takes_training = "training" in inspect.signature(model.compute_loss).parameters
-
-    def loss(x, y, y_pred, weight, training):
-        if takes_training:
-            return model.compute_loss(
-                x=x, y=y, y_pred=y_pred, sample_weight=weight, training=training
-            )
-        return model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight)
-
-    return loss
-
-
-def _rescales_short_batches(model):
-    """Whether a padded batch's loss weights need scaling to the real rows.
-
-    Keras's default reduction divides the weighted sum by the number of
-    rows, padding included; "sum" and the weight-normalised reductions
-    ignore rows of weight 0 already.
-    """
-    reduction = getattr(keras.losses.get(model.loss), "reduction", None)
-    return reduction in (None, "sum_over_batch_size", "auto")
+def _pythonify(logs):
+    """Logs as ``fit`` hands them to callbacks: floats, nested dicts flat."""
+    result = {}
+    for key, value in sorted(dict(logs).items()):
+        if isinstance(value, dict):
+            result.update(_pythonify(value))
+            continue
+        value = np.asarray(value)
+        result[key] = float(value) if value.ndim == 0 else value
+    return result
 
 
 # The learning-rate schedules the engine applies step by step (see
@@ -154,166 +138,107 @@ def scheduled_rate(schedule, step, total, peak):
     return peak * tf.where(t < warm, rising, falling)
 
 
-def compiled_functions(
-    model, metrics, batch_size, jit_compile, threshold=0.5, schedule=None
-):
-    """The compiled ``train(...)`` and ``evaluate(...)`` of a compiled model.
+def _steps_loop(step, first, last):
+    """``step(first)``, then ``step(i)`` for the rest of ``[first, last)`` in
+    a ``tf.while_loop``; the logs of the last step.
 
-    ``train(x, y, classes, w, n, order, first, last, step0, total, peak)``
-    runs steps ``first`` to ``last - 1`` of an epoch and returns the sums of
-    its logs: the loss (times the real rows of each batch), the weighted
-    hits and the weights. With a ``schedule`` (one of ``SCHEDULES``), each
-    step first sets the optimizer's learning rate for step ``step0 + i`` of
-    the ``total`` steps of the fit, peaking at ``peak``.
-    ``evaluate(x, y, classes, w, n)`` returns the same sums over the first
-    ``n`` rows. ``metrics`` are ``(metric, weighted)`` pairs updated along;
-    a one-unit output predicts class 1 above ``threshold`` (0.5 for a
-    probability, 0 for a logit).
+    The first step runs outside the loop: it gives the loop the structure
+    of the logs that the model's ``train_step`` returns, whatever it is.
+    """
+    logs = step(first)
+
+    def body(i, _):
+        return i + 1, step(i)
+
+    _, logs = tf.while_loop(lambda i, _: i < last, body, (first + 1, logs))
+    return logs
+
+
+def compiled_functions(model, batch_size, jit_compile, schedule=None):
+    """The compiled ``train``, ``tail`` and ``evaluate`` of a compiled model.
+
+    ``train(tensors, n, order, first, last, step0, total, peak)`` runs
+    steps ``first`` to ``last - 1`` of an epoch through ``model.train_step``
+    and returns the logs of the last; under ``jit_compile`` they must be
+    full batches, and ``tail`` (the same, without XLA) runs the short last
+    batch. With a ``schedule`` (one of ``SCHEDULES``), each step first sets
+    the optimizer's learning rate for step ``step0 + i`` of the ``total``
+    steps of the fit, peaking at ``peak``. ``evaluate(tensors, n, size,
+    first, last)`` runs ``model.test_step`` on batches ``first`` to
+    ``last - 1`` of ``size`` of the first ``n`` rows and returns the logs of
+    the last.
     """
     optimizer = model.optimizer
-    loss_of = _loss_function(model)
-    rescale = jit_compile and _rescales_short_batches(model)
-    padded = jit_compile  # XLA needs every batch the same shape
 
-    def batch_of(x, y, classes, w, n, index_source, start, size):
-        """One batch of ``size`` rows from ``start`` of ``index_source``."""
-        real = tf.minimum(n - start, size)
-        if padded:
-            index = tf.slice(index_source, [start], [size])
-            mask = tf.cast(tf.range(size) < real, w.dtype)
-        else:
-            index = index_source[start : start + real]
-            mask = None
-        w_b = tf.gather(w, index)
-        if mask is not None:
-            w_b *= mask
-        loss_w = w_b
-        if rescale:
-            # Keras divides a batch's weighted loss by its number of rows.
-            loss_w = w_b * (tf.cast(size, w.dtype) / tf.cast(real, w.dtype))
-        return (
-            tf.gather(x, index),
-            tf.gather(y, index),
-            tf.gather(classes, index),
-            w_b,
-            loss_w,
-            mask,
-            real,
-        )
+    def make_train(static):
+        def train(tensors, n, order, first, last, step0, total, peak):
+            def step(i):
+                if schedule is not None:
+                    rate = scheduled_rate(schedule, step0 + i, total, peak)
+                    optimizer.learning_rate.assign(rate)
+                start = i * batch_size
+                if static:  # a full batch, of a shape XLA knows
+                    index = tf.slice(order, [start], [batch_size])
+                else:
+                    index = order[start : tf.minimum(start + batch_size, n)]
+                return model.train_step(tuple(tf.gather(t, index) for t in tensors))
 
-    def update(y_pred, y_b, c_b, w_b, mask, value, real, sums):
-        value = tf.cast(value, w_b.dtype)
-        for metric, weighted in metrics:
-            metric.update_state(y_b, y_pred, sample_weight=w_b if weighted else mask)
-        hits = (
-            tf.cast(tf.equal(c_b, _predicted_class(y_pred, threshold)), w_b.dtype) * w_b
-        )
-        loss_sum, hit_sum, weight_sum = sums
-        return (
-            loss_sum + value * tf.cast(real, value.dtype),
-            hit_sum + tf.reduce_sum(hits),
-            weight_sum + tf.reduce_sum(w_b),
-        )
+            return _steps_loop(step, first, last)
 
-    def zero_sums(dtype):
-        zero = tf.constant(0.0, dtype)
-        return zero, zero, zero
+        return train
 
-    def train(x, y, classes, w, n, order, first, last, step0, total, peak):
-        def step(i, *sums):
-            if schedule is not None:
-                rate = scheduled_rate(schedule, step0 + i, total, peak)
-                optimizer.learning_rate.assign(rate)
-            x_b, y_b, c_b, w_b, loss_w, mask, real = batch_of(
-                x, y, classes, w, n, order, i * batch_size, batch_size
-            )
-            with tf.GradientTape() as tape:
-                y_pred = model(x_b, training=True)
-                value = loss_of(x_b, y_b, y_pred, loss_w, True)
-                scaled = optimizer.scale_loss(value)
-            weights = model.trainable_weights
-            optimizer.apply(tape.gradient(scaled, weights), weights)
-            return (i + 1, *update(y_pred, y_b, c_b, w_b, mask, value, real, sums))
+    def evaluate(tensors, n, size, first, last):
+        def step(i):
+            start = i * size
+            batch = tuple(t[start : tf.minimum(start + size, n)] for t in tensors)
+            return model.test_step(batch)
 
-        _, *sums = tf.while_loop(
-            lambda i, *_: i < last, step, (first, *zero_sums(w.dtype))
-        )
-        return tuple(sums)
+        return _steps_loop(step, first, last)
 
-    def evaluate(x, y, classes, w, n):
-        chunk = tf.minimum(PREDICT_CHUNK, tf.shape(x)[0])
-        if padded:  # a static chunk that divides the padded rows
-            chunk = min(PREDICT_CHUNK, x.shape[0])
+    def compiled(function, jit):
+        return tf.function(function, jit_compile=jit, reduce_retracing=True)
 
-        def step(start, *sums):
-            x_b, y_b, c_b, w_b, loss_w, mask, real = batch_of(
-                x, y, classes, w, n, tf.range(tf.shape(x)[0]), start, chunk
-            )
-            y_pred = model(x_b, training=False)
-            value = loss_of(x_b, y_b, y_pred, loss_w, False)
-            return (
-                start + chunk,
-                *update(y_pred, y_b, c_b, w_b, mask, value, real, sums),
-            )
-
-        _, *sums = tf.while_loop(
-            lambda start, *_: start < n,
-            step,
-            (tf.constant(0, n.dtype), *zero_sums(w.dtype)),
-        )
-        return tuple(sums)
-
-    return (
-        tf.function(train, jit_compile=jit_compile, reduce_retracing=True),
-        tf.function(evaluate, jit_compile=jit_compile, reduce_retracing=True),
-    )
+    train = compiled(make_train(jit_compile), jit_compile)
+    tail = compiled(make_train(False), False) if jit_compile else train
+    return train, tail, compiled(evaluate, False)
 
 
 # -- trainers and their reuse -------------------------------------------------
 
 
 class Trainer:
-    """A compiled Keras model, its metrics and compiled functions.
+    """A compiled Keras model and its compiled functions.
 
-    ``model`` is compiled with its optimizer and loss; ``metrics`` are
-    ``(metric, weighted)`` pairs of built Keras metrics, logged beside the
-    loss and the accuracy.
+    ``model`` is compiled (optimizer, loss, metrics) and of the class the
+    user's model has; its metrics are those ``fit`` would log.
     """
 
     shared = True
 
-    def __init__(self, model, metrics=(), threshold=0.5):
+    def __init__(self, model):
         self.model = model
-        self.metrics = list(metrics)
-        self.threshold = threshold
         self._functions = {}
-        self._metrics_built = not self.metrics
+        self._built = False
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         self._initial_optimizer_state = [v.numpy() for v in optimizer.variables]
 
-    def build_metrics(self, x, y):
-        """Create the metrics' variables eagerly, on one row (Keras creates
-        some on first use, which a compiled loop cannot do)."""
-        if self._metrics_built:
+    def build(self, tensors):
+        """Create the compiled loss's and metrics' variables before tracing
+        (a compiled loop cannot create them), as ``fit`` does, on a batch of
+        the shapes of ``tensors``."""
+        if self._built:
             return
-        y_pred = self.model(x[:1], training=False)
-        for metric, _ in self.metrics:
-            metric.update_state(y[:1], y_pred)
-            metric.reset_state()
-        self._metrics_built = True
+        _compat.symbolic_build(self.model, tuple(t[:1] for t in tensors))
+        self._built = True
 
     def functions(self, batch_size, jit_compile, schedule=None):
-        """The compiled ``(train, evaluate)`` for batches of ``batch_size``."""
+        """The compiled ``(train, tail, evaluate)`` for batches of
+        ``batch_size``."""
         key = (batch_size, jit_compile, schedule)
         if key not in self._functions:
             self._functions[key] = compiled_functions(
-                self.model,
-                self.metrics,
-                batch_size,
-                jit_compile,
-                self.threshold,
-                schedule,
+                self.model, batch_size, jit_compile, schedule
             )
         return self._functions[key]
 
@@ -365,9 +290,13 @@ def assign_weights(model, values):
     _assign(model.variables, values)
 
 
-def assign_optimizer_state(trainer, values):
-    """Put back an optimizer state that ``Trainer.optimizer_state`` read."""
-    _assign(trainer.model.optimizer.variables, values)
+def assign_optimizer_state(model, values):
+    """Give ``model``'s (compiled) optimizer a state that
+    ``Trainer.optimizer_state`` read, building it first."""
+    optimizer = model.optimizer
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    _assign(optimizer.variables, values)
 
 
 def _canonical(config, names):
@@ -415,30 +344,58 @@ def trainer_key(model, sample_shape, compile_config):
         return None
 
 
-def new_trainer(model, compile_args, metrics, threshold=0.5):
+def _layer_classes(model):
+    """The classes of ``model``'s layers, nested models' included, by name."""
+    classes = {}
+    for layer in getattr(model, "layers", None) or ():
+        classes[type(layer).__name__] = type(layer)
+        classes.update(_layer_classes(layer))
+    return classes
+
+
+def clone(model):
+    """A new model like ``model``, of its own class, with new variables and
+    not compiled.
+
+    Built by the class's ``from_config`` (Keras's ``clone_model`` rebuilds a
+    subclass of ``Sequential`` or of a functional model as the plain class,
+    and compiles the clone from the compile config, which an unregistered
+    custom metric or loss cannot be rebuilt from); custom layers need no
+    registration, as with ``clone_model``. Raises ``TypeError``,
+    ``ValueError`` or ``NotImplementedError`` for a model that its config
+    cannot rebuild.
+    """
+    kind = type(model)
+    with keras.saving.custom_object_scope(_layer_classes(model)):
+        new = kind.from_config(model.get_config())
+    if type(new) is not kind:  # pragma: no cover - a from_config of another class
+        raise TypeError(f"{kind.__name__}.from_config returned {type(new).__name__}")
+    return new
+
+
+def new_trainer(model, compile_args, sample):
     """A trainer for fits of ``model``'s architecture.
 
-    It trains a clone of ``model`` compiled with ``compile_args`` (a dict
-    of ``compile``'s arguments), and logs ``metrics`` (``(metric,
-    weighted)`` pairs, copied); ``threshold`` is as in
-    ``compiled_functions``. A model that cannot be cloned trains
-    itself, compiled unless it arrives compiled and ``compile_args`` is
-    None; such a trainer is never shared with other fits.
+    It trains a clone of ``model`` (of its class) compiled with
+    ``compile_args`` (a function returning ``compile``'s arguments, new
+    objects each call), built on a batch of ``sample`` (one sample's
+    arrays). A model that cannot be cloned trains itself; such a trainer is
+    never shared with other fits.
     """
     try:
-        net = keras.models.clone_model(model)
+        net = clone(model)
+        if not net.built:
+            net(np.zeros((1, *sample), np.float32))
+        if [tuple(v.shape) for v in net.variables] != [
+            tuple(v.shape) for v in model.variables
+        ]:
+            raise ValueError("the clone's variables differ from the model's")
     except (NotImplementedError, TypeError, ValueError):
         net = model
-    if compile_args is not None:
-        net.compile(**compile_args)
-    trainer = Trainer(net, [(fresh_metric(m), w) for m, w in metrics], threshold)
+    net.compile(**compile_args())
+    trainer = Trainer(net)
     trainer.shared = net is not model
     return trainer
-
-
-def fresh_metric(metric):
-    """A new, unused Keras metric like the built ``metric``."""
-    return type(metric).from_config(metric.get_config())
 
 
 _lock = threading.Lock()
@@ -491,15 +448,58 @@ def clear():
 # -- the loop ---------------------------------------------------------------------
 
 
-def _logs(sums, metrics, prefix=""):
-    loss_sum, hit_sum, weight_sum = (float(s) for s in sums[1:])
-    n = sums[0]
-    logs = {
-        f"{prefix}loss": loss_sum / n if n else float("nan"),
-        f"{prefix}accuracy": hit_sum / weight_sum if weight_sum else 0.0,
-    }
-    for metric, _ in metrics:
-        logs[f"{prefix}{metric.name}"] = float(metric.result())
+def _validate(trainer, plan, hooks, evaluate, val):
+    """The validation logs, with the test hooks around its calls, as
+    ``fit``'s call of ``evaluate`` gives them (without the ``val_``
+    prefix)."""
+    size = plan.validation_batch_size or plan.batch_size
+    steps = -(-val.n // size)
+    per_call = plan.validation_steps_per_call or steps
+    n, batch = tf.constant(val.n, tf.int32), tf.constant(size, tf.int32)
+    hooks.on_test_begin()
+    trainer.model.reset_metrics()
+    logs = {}
+    for first in range(0, steps, per_call):
+        last = min(first + per_call, steps)
+        hooks.on_test_batch_begin(first)
+        bounds = tf.constant(first, tf.int32), tf.constant(last, tf.int32)
+        out = evaluate(val.tensors, n, batch, *bounds)
+        logs = _pythonify(out)
+        hooks.on_test_batch_end(last - 1, dict(logs))
+    hooks.on_test_end(dict(logs))
+    return logs
+
+
+def _train_epoch(trainer, plan, train, hooks, functions, order, epoch, counts):
+    """One epoch's calls; the logs of the last."""
+    model = trainer.model
+    train_call, tail, _ = functions
+    n, total, peak = counts
+    step0 = (epoch - plan.initial_epoch) * plan.steps_per_epoch
+    short = train.n % plan.batch_size and plan.jit_compile
+    logs = {}
+    for first in range(0, plan.steps_per_epoch, plan.steps_per_call):
+        last = min(first + plan.steps_per_call, plan.steps_per_epoch)
+        hooks.on_train_batch_begin(first)
+        # Under XLA the full batches run in the XLA loop, a short last one
+        # through the same steps without XLA.
+        full_last = last - 1 if short and last == plan.steps_per_epoch else last
+        for call, a, b in ((train_call, first, full_last), (tail, full_last, last)):
+            if a < b:
+                out = call(
+                    train.tensors,
+                    n,
+                    order,
+                    tf.constant(a, tf.int32),
+                    tf.constant(b, tf.int32),
+                    tf.constant(step0, tf.int32),
+                    total,
+                    peak,
+                )
+        logs = _pythonify(out)
+        hooks.on_train_batch_end(last - 1, dict(logs))
+        if model.stop_training:
+            break
     return logs
 
 
@@ -511,11 +511,12 @@ def run(trainer, plan, train, val, callbacks, seed, verbose=0):
     order of the rows (None keeps their order).
     """
     model = trainer.model
-    train_calls, evaluate = trainer.functions(
-        plan.batch_size, plan.jit_compile, plan.lr_schedule
+    functions = trainer.functions(plan.batch_size, plan.jit_compile, plan.lr_schedule)
+    counts = (
+        tf.constant(train.n, tf.int32),
+        tf.constant(plan.n_epochs * plan.steps_per_epoch, tf.int32),
+        tf.constant(plan.peak_lr or 0.0, tf.float32),
     )
-    total = tf.constant(plan.n_epochs * plan.steps_per_epoch, tf.int32)
-    peak = tf.constant(plan.peak_lr or 0.0, tf.float32)
     history = keras.callbacks.History()
     hooks = keras.callbacks.CallbackList(
         [*callbacks, history],
@@ -525,46 +526,28 @@ def run(trainer, plan, train, val, callbacks, seed, verbose=0):
         epochs=plan.epochs,
         steps=plan.steps_per_epoch,
     )
-    n = tf.constant(train.n, tf.int32)
-    trainer.build_metrics(train.tensors[0], train.tensors[1])
+    trainer.build(train.tensors)
     model.stop_training = False
+    _compat.set_resumed_epoch(model, None)
     hooks.on_train_begin()
-    logs = {}
-    for epoch in range(plan.initial_epoch, plan.epochs):
-        for metric, _ in trainer.metrics:
-            metric.reset_state()
+    # BackupAndRestore sets the epoch to resume from in on_train_begin.
+    initial_epoch = _compat.resumed_epoch(model) or plan.initial_epoch
+    logs = None
+    for epoch in range(initial_epoch, plan.epochs):
+        model.reset_metrics()
         hooks.on_epoch_begin(epoch)
         order = tf.constant(epoch_order(train.n, train.rows, seed, epoch))
-        totals = np.zeros(3)
-        for first in range(0, plan.steps_per_epoch, plan.steps_per_call):
-            last = min(first + plan.steps_per_call, plan.steps_per_epoch)
-            hooks.on_train_batch_begin(first)
-            step0 = (epoch - plan.initial_epoch) * plan.steps_per_epoch
-            sums = train_calls(
-                *train.tensors,
-                n,
-                order,
-                tf.constant(first, tf.int32),
-                tf.constant(last, tf.int32),
-                tf.constant(step0, tf.int32),
-                total,
-                peak,
-            )
-            totals += [float(s) for s in sums]
-            rows = min(last * plan.batch_size, train.n)
-            logs = _logs((rows, *totals), trainer.metrics)
-            hooks.on_train_batch_end(last - 1, dict(logs))
-            if model.stop_training:
-                break
-        epoch_logs = dict(logs)
+        epoch_logs = _train_epoch(
+            trainer, plan, train, hooks, functions, order, epoch, counts
+        )
         if val is not None:
-            for metric, _ in trainer.metrics:
-                metric.reset_state()
-            sums = evaluate(*val.tensors, tf.constant(val.n, tf.int32))
-            epoch_logs.update(_logs((val.n, *sums), trainer.metrics, "val_"))
+            val_logs = _validate(trainer, plan, hooks, functions[2], val)
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         hooks.on_epoch_end(epoch, epoch_logs)
         logs = epoch_logs
         if model.stop_training:
             break
+    if plan.epochs > initial_epoch:
+        model.optimizer.finalize_variable_values(model.trainable_weights)
     hooks.on_train_end(logs)
     return history

@@ -17,7 +17,10 @@ class FitPlan:
     ``epochs`` is the last epoch to train (Keras's ``epochs`` of ``fit``),
     starting after ``initial_epoch``; each epoch runs ``steps_per_epoch``
     batches of ``batch_size`` rows, ``steps_per_call`` of them per compiled
-    call, the whole call XLA-compiled when ``jit_compile``.
+    call (Keras's ``steps_per_execution``: batch-level callback hooks run
+    once per call), the whole call XLA-compiled when ``jit_compile``; the
+    validation rows are scored in batches of ``validation_batch_size``,
+    ``validation_steps_per_call`` of them per call (None: all in one).
     """
 
     batch_size: int
@@ -29,6 +32,8 @@ class FitPlan:
     jit_compile: bool
     lr_schedule: str | None = None
     peak_lr: float | None = None
+    validation_batch_size: int | None = None
+    validation_steps_per_call: int | None = None
 
     @property
     def n_epochs(self):
@@ -47,15 +52,19 @@ def auto_batch_size(n_samples):
     return batch
 
 
-def auto_epochs(steps_per_epoch, scheduled=False):
+def auto_epochs(steps_per_epoch, scheduled=False, least=None):
     """``epochs="auto"``: enough epochs for ``AUTO_STEPS`` steps, bounded.
 
-    At least ``AUTO_EPOCHS_MIN`` epochs with a constant learning rate (the
-    plateau rules need epochs to act on), ``AUTO_EPOCHS_MIN_SCHEDULED`` with
-    a schedule that decays to the end of the fit.
+    At least ``least`` epochs where given; else ``AUTO_EPOCHS_MIN`` with a
+    constant learning rate (the plateau rules need epochs to act on),
+    ``AUTO_EPOCHS_MIN_SCHEDULED`` with a schedule that decays to the end of
+    the fit.
     """
     wanted = math.ceil(_tuning.AUTO_STEPS / steps_per_epoch)
-    least = _tuning.AUTO_EPOCHS_MIN_SCHEDULED if scheduled else _tuning.AUTO_EPOCHS_MIN
+    if least is None:
+        least = (
+            _tuning.AUTO_EPOCHS_MIN_SCHEDULED if scheduled else _tuning.AUTO_EPOCHS_MIN
+        )
     return min(_tuning.AUTO_EPOCHS_MAX, max(least, wanted))
 
 
@@ -96,6 +105,9 @@ def make_plan(
     jit="auto",
     lr_schedule=None,
     peak_lr=None,
+    steps_per_execution="auto",
+    validation_batch_size=None,
+    min_auto_epochs=None,
 ):
     """The plan of a fit on ``n_samples`` training rows.
 
@@ -113,11 +125,18 @@ def make_plan(
     batch, variant = resolve_batch_size(batch_size, n_samples)
     steps = math.ceil(n_samples / batch)
     if epochs == "auto":
-        epochs = auto_epochs(steps, scheduled=lr_schedule is not None)
+        epochs = auto_epochs(
+            steps, scheduled=lr_schedule is not None, least=min_auto_epochs
+        )
     if jit == "auto":
         jit = dense_stack and steps * epochs >= _tuning.MIN_STEPS_FOR_XLA
-    per_call = steps
-    if not dense_stack:
+    val_per_call = None
+    if steps_per_execution != "auto":  # as Keras's evaluate, validation too
+        per_call = min(steps, int(steps_per_execution))
+        val_per_call = int(steps_per_execution)
+    elif dense_stack:
+        per_call = steps
+    else:
         per_call = max(1, min(steps, _tuning.ROWS_PER_CALL // batch))
     return FitPlan(
         batch_size=batch,
@@ -129,4 +148,6 @@ def make_plan(
         jit_compile=bool(jit),
         lr_schedule=lr_schedule,
         peak_lr=None if lr_schedule is None else float(peak_lr),
+        validation_batch_size=int(validation_batch_size or batch),
+        validation_steps_per_call=val_per_call,
     )

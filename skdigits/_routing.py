@@ -7,11 +7,12 @@ An estimator's extra keyword parameters are of two kinds:
   constructors of those objects (a class or a name given as the parameter
   of that name), ``fit__`` to the fit's own settings (Keras's ``fit``
   arguments ``batch_size``, ``epochs``, ``verbose``, ``validation_split``,
-  ``shuffle``, ``class_weight``, ``callbacks``), ``predict__`` to
-  prediction (``batch_size``, ``verbose``);
-- bare, ``<name>``: a ``fit`` argument of Keras that is not a parameter of
-  the estimator (``validation_split``, ``shuffle``) goes to the fit, any
-  other to the model function, which must take it.
+  ``validation_batch_size``, ``shuffle``, ``class_weight``, ``callbacks``,
+  and ``compile``'s ``steps_per_execution`` and ``run_eagerly``),
+  ``predict__`` to prediction (``batch_size``, ``verbose``);
+- bare, ``<name>``: one of those Keras settings that is not a parameter of
+  the estimator (``validation_split``, ``shuffle``, ...) goes to the fit,
+  any other to the model function, which must take it.
 
 In lists and dicts (``metrics=[...]``, ``callbacks={...}``) a key
 ``metrics__0__threshold`` or ``callbacks__stop__patience`` reaches one
@@ -31,18 +32,26 @@ FIT_SETTINGS = (
     "epochs",
     "verbose",
     "validation_split",
+    "validation_batch_size",
     "shuffle",
     "class_weight",
     "callbacks",
+    "steps_per_execution",
+    "run_eagerly",
 )
 PREDICT_SETTINGS = ("batch_size", "verbose")
-# Bare parameters that are Keras fit arguments but not estimator parameters.
-BARE_FIT_SETTINGS = ("validation_split", "shuffle")
+# Bare parameters that are Keras fit (or compile) arguments but not
+# estimator parameters.
+BARE_FIT_SETTINGS = (
+    "validation_split",
+    "validation_batch_size",
+    "shuffle",
+    "steps_per_execution",
+    "run_eagerly",
+)
 # SciKeras parameters that skdigits does not take, and what to do instead.
 UNSUPPORTED = {
     "build_fn": "pass the model function as model=",
-    "run_eagerly": "skdigits always compiles the training steps",
-    "validation_batch_size": "validation runs in chunks of its own size",
 }
 
 

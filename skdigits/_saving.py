@@ -1,11 +1,12 @@
 """A Keras model as bytes of Keras's native ``.keras`` format.
 
 The estimators pickle their network this way, not as a live object graph:
-the bytes are what ``keras.saving.save_model`` writes, so any pickler
-(pickle, joblib, cloudpickle, skops) sees plain data, and loading builds
-the model through Keras's own deserialisation.
+the bytes are what ``keras.saving.save_model`` writes (the optimizer and
+its state included), so any pickler (pickle, joblib, cloudpickle, skops)
+sees plain data, and loading builds and compiles the model through Keras's
+own deserialisation.
 
-Keras finds a custom layer, activation or loss when loading only if it is
+Keras finds a custom layer, activation, loss or metric when loading only if it is
 registered (``keras.saving.register_keras_serializable``) in the loading
 process, which happens when the module that defines it is imported. So
 saving checks every custom object of the model: an unregistered one is a
@@ -31,9 +32,8 @@ def _entries(config):
     if isinstance(config, dict):
         if "module" in config and "class_name" in config:
             yield config
-        for key, value in config.items():
-            if key != "compile_config":  # models load uncompiled
-                yield from _entries(value)
+        for value in config.values():
+            yield from _entries(value)
     elif isinstance(config, list):
         for value in config:
             yield from _entries(value)
@@ -45,9 +45,11 @@ def _custom_modules(config):
     modules, unregistered = set(), []
     for entry in _entries(config):
         module, name = entry.get("module") or "", entry["class_name"]
-        if name == "function":  # a function, serialised by its (registered) name
-            function = keras.saving.get_registered_object(entry.get("config"))
-            if function is None:
+        if name == "function":  # by name: Keras's own, or registered
+            try:
+                with upstream_noise():
+                    function = keras.saving.deserialize_keras_object(entry)
+            except (TypeError, ValueError):
                 unregistered.append(f"function {entry.get('config')!r}")
             else:
                 modules.add(function.__module__)
@@ -64,7 +66,11 @@ def _custom_modules(config):
             "with @keras.saving.register_keras_serializable() (in a module "
             "that the loading process can import)."
         )
-    return sorted(m for m in modules if m not in ("__main__", "builtins"))
+    return sorted(
+        m
+        for m in modules
+        if m not in ("__main__", "builtins") and not m.startswith("keras")
+    )
 
 
 def model_to_bytes(model):
@@ -81,7 +87,8 @@ def model_to_bytes(model):
 
 
 def model_from_bytes(data, modules=()):
-    """The model saved by ``model_to_bytes``, uncompiled."""
+    """The model saved by ``model_to_bytes``: compiled as it was saved, with
+    its optimizer's state, where it was saved compiled."""
     for module in modules:
         try:
             importlib.import_module(module)
@@ -94,4 +101,4 @@ def model_from_bytes(data, modules=()):
         path = os.path.join(folder, "model.keras")
         with open(path, "wb") as f:
             f.write(data)
-        return keras.saving.load_model(path, compile=False)
+        return keras.saving.load_model(path, compile=True)

@@ -30,6 +30,14 @@ AUTO_EPOCHS_MAX = 200
 # 54 s, 99.40% after 9 in 63 s, 99.42% after 10 in 67 s, against 199 s
 # for skdigits 0.1's default; AMD EPYC, 2 cores; see benchmarks/README.md).
 AUTO_EPOCHS_MIN_SCHEDULED = 9
+# KerasClassifier's epochs="auto" has no floor beyond one epoch: with Keras's
+# batch of 32 it trains load_digits (1,347 rows) 24 epochs and all of MNIST
+# one, Keras's own default, where a model the user brings may take minutes
+# an epoch; its training rules are off by default, so nothing needs more.
+GENERAL_AUTO_EPOCHS_MIN = 1
+# KerasClassifier's batch_size default (and what None means there), as
+# Keras's fit and SciKeras.
+KERAS_BATCH_SIZE = 32
 
 # validation_fraction="auto": hold out AUTO_VALIDATION_FRACTION of the rows
 # only when that makes at least AUTO_MIN_VALIDATION_ROWS; otherwise train on

@@ -8,13 +8,19 @@ They work on any compiled Keras model, and the estimators use them:
 - :class:`BestModel` keeps the best weights in memory, restores them at the
   end, and optionally saves the best model to a ``.keras`` file.
 
-An epoch *improves* when the monitored accuracy is strictly above the best so
-far, or equal to it with a loss lower by more than ``LOSS_TOLERANCE`` of itself
-(``val_loss`` for ``val_accuracy``, ``loss`` for ``accuracy``, when the logs
-have it): on small data the accuracy moves in coarse steps and ties for many
-epochs while the network still gets better. A plateau of both is no
-progress. Epoch numbers in the state of these
-callbacks are 1-based, as Keras prints them.
+Each watches one value of the epoch logs (``monitor``, an accuracy by
+default), which improves upwards or downwards as ``mode`` says; ``"auto"``
+asks Keras, as its own callbacks do at the first epoch's end: a loss goes
+down, a compiled metric the way it declares (accuracies and AUCs up, errors
+down), and a name Keras cannot tell is an error.
+
+An epoch *improves* when the monitored value is strictly better than the best
+so far, or equal to it with a loss lower by more than ``LOSS_TOLERANCE`` of
+itself (``val_loss`` for a ``val_`` metric, ``loss`` for another, when the
+logs have it): on small data the accuracy moves in coarse steps and ties for
+many epochs while the network still gets better. A plateau of both is no
+progress. Epoch numbers in the state of these callbacks are 1-based, as Keras
+prints them.
 """
 
 import inspect
@@ -27,6 +33,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from skdigits import _compat
 from skdigits._backend import keras
 from skdigits._quiet import upstream_noise
 
@@ -92,38 +99,70 @@ class _Repr:
         return f"{type(self).__name__}({args})"
 
 
-class _AccuracyMonitor(_Repr, keras.callbacks.Callback):
-    """Reads the monitored accuracy and tracks strict improvement."""
+MODES = ("auto", "min", "max")
 
-    def __init__(self, monitor, verbose):
+
+class _Monitor(_Repr, keras.callbacks.Callback):
+    """Reads the monitored value and tracks strict improvement."""
+
+    def __init__(self, monitor, mode, verbose):
         super().__init__()
         if not isinstance(monitor, str):
             raise TypeError(f"monitor must be a metric name, got {monitor!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.monitor = monitor
+        self.mode = mode
         self.verbose = verbose
 
     def _reset(self):
-        self.best_ = -math.inf
+        self.best_ = math.nan
         self.best_loss_ = math.inf
         self.best_epoch_ = None
+        self._sign = None
+
+    def _direction(self):
+        """+1 where higher is better, -1 where lower is (resolved once)."""
+        if self._sign is None:
+            mode = self.mode
+            if mode == "auto":
+                mode = _compat.monitor_mode(self.model, self.monitor)
+            self._sign = 1.0 if mode == "max" else -1.0
+        return self._sign
+
+    def _needs_monitor(self):
+        """Whether this rule acts on the monitored value (else it only keeps
+        track of it, where the logs have it)."""
+        return True
 
     def _monitored(self, logs):
         if self.monitor not in logs:
+            if not self._needs_monitor():
+                return None
             raise ValueError(
                 f"{type(self).__name__} monitors {self.monitor!r}, but the "
                 f"epoch logs only have {sorted(logs)}. Compile the model with "
-                "metrics=['accuracy'] and pass validation data to monitor "
-                "'val_accuracy'."
+                "that metric (metrics=['accuracy'] for the accuracy), and pass "
+                "validation data to monitor a 'val_' one."
             )
         return float(logs[self.monitor])
 
+    def _reached(self, value, target):
+        return self._direction() * (value - target) >= 0
+
     def _improves(self, epoch, logs):
-        """Record the epoch's accuracy and tell whether it beats the best so far."""
+        """Record the epoch's value and tell whether it beats the best so far."""
         value = self._monitored(logs)
-        loss_key = self.monitor.replace("accuracy", "loss")
-        loss = float(logs[loss_key]) if loss_key in logs else math.inf
+        if value is None:
+            return False
+        sign = self._direction()
+        loss_key = "val_loss" if self.monitor.startswith("val_") else "loss"
+        loss = math.inf
+        if loss_key != self.monitor and loss_key in logs:
+            loss = float(logs[loss_key])
         lower = loss < self.best_loss_ * (1 - LOSS_TOLERANCE)
-        if value > self.best_ or (value == self.best_ and lower):
+        first = self.best_epoch_ is None
+        if first or sign * value > sign * self.best_ or (value == self.best_ and lower):
             self.best_, self.best_loss_, self.best_epoch_ = value, loss, epoch + 1
             return True
         return False
@@ -133,8 +172,8 @@ class _AccuracyMonitor(_Repr, keras.callbacks.Callback):
             print(f"{type(self).__name__}: {message}", flush=True)
 
 
-class LearningRateDrop(_AccuracyMonitor):
-    """Multiply the learning rate by ``factor`` on a plateau of accuracy.
+class LearningRateDrop(_Monitor):
+    """Multiply the learning rate by ``factor`` on a plateau.
 
     After ``patience`` epochs without improvement of ``monitor``, the
     optimizer's learning rate is multiplied by ``factor``, clamped at
@@ -144,7 +183,7 @@ class LearningRateDrop(_AccuracyMonitor):
     Parameters
     ----------
     monitor : str, default="val_accuracy"
-        The accuracy to watch in the epoch logs.
+        The value to watch in the epoch logs.
     patience : int, default=5
         Epochs without improvement before a drop.
     factor : float, default=0.1
@@ -153,6 +192,9 @@ class LearningRateDrop(_AccuracyMonitor):
         The learning rate never goes below this.
     verbose : int, default=0
         Print a line at each drop.
+    mode : {"auto", "max", "min"}, default="auto"
+        Whether ``monitor`` improves upwards or downwards; "auto" resolves
+        it as Keras's callbacks do (see the module's docstring).
 
     Attributes
     ----------
@@ -168,9 +210,15 @@ class LearningRateDrop(_AccuracyMonitor):
     """
 
     def __init__(
-        self, monitor="val_accuracy", patience=5, factor=0.1, min_lr=1e-6, verbose=0
+        self,
+        monitor="val_accuracy",
+        patience=5,
+        factor=0.1,
+        min_lr=1e-6,
+        verbose=0,
+        mode="auto",
     ):
-        super().__init__(monitor, verbose)
+        super().__init__(monitor, mode, verbose)
         _check_int("patience", patience)
         if not isinstance(factor, Real) or not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
@@ -206,11 +254,12 @@ class LearningRateDrop(_AccuracyMonitor):
             self._say(f"epoch {epoch + 1}: dropping learning rate to {new_lr:.3g}")
 
 
-class EarlyExit(_AccuracyMonitor):
+class EarlyExit(_Monitor):
     """Stop training at a target accuracy, on convergence, or on NaN.
 
-    Training stops when the monitored accuracy reaches ``target``
-    (``"target_accuracy"``), after ``patience`` epochs without improvement
+    Training stops when the monitored value reaches ``target`` (at least it,
+    or at most for a value that improves downwards; ``"target_accuracy"``),
+    after ``patience`` epochs without improvement
     (``"converged"``), or when the epoch's loss is NaN or infinite
     (``"nan"``); in that last case the weights of the last good epoch are
     put back. When another callback stopped training first (a
@@ -220,13 +269,16 @@ class EarlyExit(_AccuracyMonitor):
     Parameters
     ----------
     monitor : str, default="val_accuracy"
-        The accuracy to watch in the epoch logs.
+        The value to watch in the epoch logs.
     target : float or None, default=0.999
-        Stop once the accuracy is at least this; None disables it.
+        Stop once the value reaches this; None disables it.
     patience : int or None, default=10
         Epochs without improvement before stopping; None disables it.
     verbose : int, default=0
         Print a line when stopping.
+    mode : {"auto", "max", "min"}, default="auto"
+        Whether ``monitor`` improves upwards or downwards; "auto" resolves
+        it as Keras's callbacks do (see the module's docstring).
 
     Attributes
     ----------
@@ -243,10 +295,16 @@ class EarlyExit(_AccuracyMonitor):
     0.99
     """
 
-    def __init__(self, monitor="val_accuracy", target=0.999, patience=10, verbose=0):
-        super().__init__(monitor, verbose)
-        if target is not None and (not isinstance(target, Real) or not 0 < target <= 1):
-            raise ValueError(f"target must be in (0, 1] or None, got {target!r}")
+    def __init__(
+        self, monitor="val_accuracy", target=0.999, patience=10, verbose=0, mode="auto"
+    ):
+        super().__init__(monitor, mode, verbose)
+        if target is not None and (
+            not isinstance(target, Real)
+            or isinstance(target, bool)
+            or not math.isfinite(target)
+        ):
+            raise ValueError(f"target must be a finite number or None, got {target!r}")
         _check_int("patience", patience, allow_none=True)
         self.target = target
         self.patience = patience
@@ -257,6 +315,9 @@ class EarlyExit(_AccuracyMonitor):
         self.stop_reason_ = None
         self.stopped_epoch_ = None
         self._good_weights = _weights(self.model)
+
+    def _needs_monitor(self):
+        return self.target is not None or self.patience is not None
 
     def _stop(self, epoch, reason, message):
         self.stop_reason_ = reason
@@ -272,11 +333,13 @@ class EarlyExit(_AccuracyMonitor):
             return
         self._good_weights = _weights(self.model)
         value = self._monitored(logs)
+        if value is None:
+            return
         if self._improves(epoch, logs):
             self.wait_ = 0
         else:
             self.wait_ += 1
-        if self.target is not None and value >= self.target:
+        if self.target is not None and self._reached(value, self.target):
             self._stop(
                 epoch, "target_accuracy", f"{self.monitor} reached {self.target}"
             )
@@ -296,13 +359,13 @@ class EarlyExit(_AccuracyMonitor):
         self._good_weights = None
 
 
-class BestModel(_AccuracyMonitor):
+class BestModel(_Monitor):
     """Keep the best weights in memory; restore them, and save the best model.
 
     Parameters
     ----------
     monitor : str, default="val_accuracy"
-        The accuracy to watch in the epoch logs.
+        The value to watch in the epoch logs.
     filepath : str, os.PathLike or None, default=None
         Where to save the best model (a ``.keras`` file, written at each
         improvement); None keeps it in memory only.
@@ -310,11 +373,14 @@ class BestModel(_AccuracyMonitor):
         Put the best weights back at the end of training.
     verbose : int, default=0
         Print a line at each improvement.
+    mode : {"auto", "max", "min"}, default="auto"
+        Whether ``monitor`` improves upwards or downwards; "auto" resolves
+        it as Keras's callbacks do (see the module's docstring).
 
     Attributes
     ----------
     best_ : float
-        The best monitored accuracy.
+        The best monitored value (NaN before the first epoch).
     best_epoch_ : int or None
         Its epoch (1-based).
     improved_ : bool
@@ -327,8 +393,15 @@ class BestModel(_AccuracyMonitor):
     True
     """
 
-    def __init__(self, monitor="val_accuracy", filepath=None, restore=True, verbose=0):
-        super().__init__(monitor, verbose)
+    def __init__(
+        self,
+        monitor="val_accuracy",
+        filepath=None,
+        restore=True,
+        verbose=0,
+        mode="auto",
+    ):
+        super().__init__(monitor, mode, verbose)
         if filepath is not None:
             if not isinstance(filepath, str | os.PathLike):
                 raise TypeError(f"filepath must be a path or None, got {filepath!r}")
@@ -338,6 +411,9 @@ class BestModel(_AccuracyMonitor):
                 )
         self.filepath = filepath
         self.restore = restore
+
+    def _needs_monitor(self):
+        return self.restore or self.filepath is not None
 
     def on_train_begin(self, logs=None):
         self._reset()
@@ -367,7 +443,8 @@ class BestModel(_AccuracyMonitor):
 
     @property
     def best_score_(self):
-        """The best monitored accuracy, NaN when no epoch had a finite loss."""
+        """The best monitored value, NaN when no epoch had a finite loss (or
+        the logs never had it)."""
         return self.best_ if self.best_epoch_ is not None else np.nan
 
 

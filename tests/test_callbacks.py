@@ -19,7 +19,14 @@ from skdigits.callbacks import BestModel, EarlyExit, LearningRateDrop
 @pytest.fixture
 def model():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=0.1),
+        loss="mse",
+        metrics=["accuracy", "mae"],
+    )
+    # Built metrics, as at the end of a first epoch: "auto" modes resolve
+    # from them, as Keras's own callbacks do.
+    model.evaluate(np.zeros((2, 3)), np.eye(2), verbose=0)
     return model
 
 
@@ -97,7 +104,7 @@ class TestLearningRateDrop:
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)
         model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
-        rule = LearningRateDrop(patience=1)
+        rule = LearningRateDrop(patience=1, mode="max")
         with pytest.raises(TypeError, match="LearningRateSchedule"):
             run(rule, model, [0.5, 0.4])
 
@@ -144,7 +151,8 @@ class TestEarlyExit:
             np.testing.assert_array_equal(restored, expected)
 
     @pytest.mark.parametrize(
-        "kwargs", [{"target": 0}, {"target": 1.5}, {"patience": 0}]
+        "kwargs",
+        [{"target": math.nan}, {"target": "high"}, {"patience": 0}, {"mode": "up"}],
     )
     def test_bad_arguments(self, kwargs):
         with pytest.raises(ValueError):
@@ -215,16 +223,55 @@ def test_rules_on_a_real_keras_fit():
     assert len(history.history["learning_rate"]) == len(history.epoch)
 
 
+@pytest.mark.parametrize(
+    ("monitor", "values", "best_epoch"),
+    [
+        ("val_mae", [0.5, 0.3, 0.4, 0.35], 2),  # an error: lower is better
+        ("val_accuracy", [0.5, 0.3, 0.4, 0.35], 1),
+        ("val_loss", [0.5, 0.3, 0.4, 0.35], 2),
+    ],
+)
+def test_auto_mode_resolves_as_keras_early_stopping(model, monitor, values, best_epoch):
+    # Keras's own EarlyStopping, run first on the same logs, is the reference.
+    reference = keras.callbacks.EarlyStopping(monitor=monitor, patience=100)
+    reference.set_model(model)
+    reference.on_train_begin()
+    ours = BestModel(monitor=monitor, restore=False)
+    ours.set_model(model)
+    ours.on_train_begin()
+    for epoch, value in enumerate(values):
+        logs = {"loss": 1.0, "val_loss": 1.0, monitor: value}
+        reference.on_epoch_end(epoch, logs)
+        ours.on_epoch_end(epoch, logs)
+    assert float(reference.best) == pytest.approx(values[best_epoch - 1])
+    assert ours.best_epoch_ == best_epoch
+    assert ours.best_ == pytest.approx(float(reference.best))
+
+
+def test_explicit_mode_and_unknown_metric(model):
+    rule = EarlyExit(monitor="val_accuracy", target=0.2, patience=None, mode="min")
+    run(rule, model, [0.5, 0.3, 0.1])
+    assert (rule.stop_reason_, rule.stopped_epoch_) == ("target_accuracy", 3)
+    # A name Keras cannot place is Keras's own error, at the first epoch end.
+    unknown = BestModel(monitor="val_score")
+    unknown.set_model(model)
+    unknown.on_train_begin()
+    with pytest.raises(ValueError, match="maximized or minimized"):
+        unknown.on_epoch_end(0, {"loss": 1.0, "val_score": 0.5})
+
+
 def test_reprs_show_the_parameters():
     assert repr(LearningRateDrop(patience=2)) == (
         "LearningRateDrop(monitor='val_accuracy', patience=2, factor=0.1, "
-        "min_lr=1e-06, verbose=0)"
+        "min_lr=1e-06, verbose=0, mode='auto')"
     )
     assert repr(EarlyExit(target=None)) == (
-        "EarlyExit(monitor='val_accuracy', target=None, patience=10, verbose=0)"
+        "EarlyExit(monitor='val_accuracy', target=None, patience=10, verbose=0, "
+        "mode='auto')"
     )
     assert repr(BestModel(filepath="b.keras")) == (
-        "BestModel(monitor='val_accuracy', filepath='b.keras', restore=True, verbose=0)"
+        "BestModel(monitor='val_accuracy', filepath='b.keras', restore=True, "
+        "verbose=0, mode='auto')"
     )
     # In an estimator's repr, a callback reads as what it is.
     est = KerasMLPClassifier(callbacks=[EarlyExit(patience=3)])
@@ -241,7 +288,7 @@ def test_weight_snapshots_are_copies_read_in_one_call(model):
         np.testing.assert_array_equal(got, want)
     # Training after the snapshot leaves it as it was.
     X = np.ones((4, 3), np.float32)
-    model.fit(X, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
+    model.fit(X, np.eye(2, dtype=np.float32)[[0, 1, 0, 0]], epochs=1, verbose=0)
     assert not np.array_equal(model.get_weights()[0], expected[0])
     np.testing.assert_array_equal(snapshot[0], expected[0])
     # One reader per model, dropped with the model.

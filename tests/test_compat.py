@@ -106,3 +106,79 @@ def test_oldest_export_ci_tests_the_export_floors():
             pins[name.strip()] = version.strip()
     for name, floor in floors.items():
         assert Version(pins[name]) == Version(floor), name
+
+
+def _compiled_model():
+    from skdigits._backend import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(
+        optimizer="adam",
+        loss="mse",
+        metrics=["mae", keras.metrics.AUC(name="auc"), "accuracy"],
+    )
+    return model
+
+
+def test_symbolic_build_creates_the_compiled_variables():
+    model = _compiled_model()
+    assert not model.optimizer.built
+    _compat.symbolic_build(model, (np.zeros((4, 3)), np.zeros((4, 2))))
+    assert model.optimizer.built and model.optimizer.variables
+    assert [m.name for m in model.metrics] == ["loss", "compile_metrics"]
+    assert model.metrics[1].variables  # the compiled metrics, built
+
+
+def test_resumed_epoch_is_what_backup_and_restore_sets(tmp_path):
+    from skdigits._backend import keras
+
+    model = _compiled_model()
+    X, Y = np.zeros((8, 3), np.float32), np.zeros((8, 2), np.float32)
+    model.fit(X, Y, epochs=2, verbose=0)  # a fit starts with no resumed epoch
+    assert _compat.resumed_epoch(model) is None
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)
+    model.fit(X, Y, epochs=2, callbacks=[backup], verbose=0)
+    backup.set_model(model)
+    backup.on_train_begin()  # restores: the epoch to resume from
+    assert _compat.resumed_epoch(model) == 2
+    _compat.set_resumed_epoch(model, None)
+    assert _compat.resumed_epoch(model) is None
+
+
+@pytest.mark.parametrize(
+    "monitor, mode",
+    [
+        ("loss", "min"),
+        ("val_loss", "min"),
+        ("mae", "min"),
+        ("val_auc", "max"),
+        ("accuracy", "max"),
+        ("val_accuracy", "max"),
+    ],
+)
+def test_monitor_mode_as_keras_resolves_auto(monitor, mode):
+    model = _compiled_model()
+    _compat.symbolic_build(model, (np.zeros((4, 3)), np.zeros((4, 2))))
+    assert _compat.monitor_mode(model, monitor) == mode
+
+
+def test_monitor_mode_unknown_is_keras_error():
+    model = _compiled_model()
+    _compat.symbolic_build(model, (np.zeros((4, 3)), np.zeros((4, 2))))
+    with pytest.raises(ValueError, match="automatically determine"):
+        _compat.monitor_mode(model, "val_nothing")
+
+
+def test_compile_arguments_are_the_objects_given():
+    from skdigits._backend import keras
+
+    metric = keras.metrics.AUC(name="auc")
+    loss = keras.losses.MeanSquaredError()
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss=loss, metrics=["mae", metric])
+    arguments = _compat.compile_arguments(model)
+    # The optimizer as given or as resolved (Keras 3.3 keeps the name).
+    assert arguments["optimizer"] in ("sgd", model.optimizer)
+    assert arguments["loss"] is loss
+    assert arguments["metrics"] == ["mae", metric]
+    assert {"weighted_metrics", "run_eagerly", "steps_per_execution"} <= set(arguments)

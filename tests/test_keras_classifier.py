@@ -80,7 +80,10 @@ def test_compiled_model_is_cloned_used_as_compiled_and_left_untouched(small):
         np.testing.assert_array_equal(a, b)
     assert est.model_ is not model
     assert int(model.optimizer.iterations.numpy()) == 0
-    assert est._optimizer_state[0] == "SGD"
+    # model_ is compiled as the model was, and carries its training state.
+    assert isinstance(est.model_.optimizer, keras.optimizers.SGD)
+    assert est.model_.optimizer.get_config()["momentum"] == pytest.approx(0.9)
+    assert int(est.model_.optimizer.iterations.numpy()) == 5 * -(-len(X) // 32)
     assert "sparse_top_k_categorical_accuracy" in est.history_
     assert est.score(X_test, y_test) > 0.85
     # Clones share the network given (it is never trained), rather than
@@ -131,7 +134,7 @@ def test_model_function_arguments(small):
         ({"learning_rate": 0.1, "optimizer__learning_rate": 0.1}, "both set"),
         ({"loss": "no_such_loss"}, "no_such_loss"),
         ({"metrics": ["no_such_metric"]}, "no_such_metric"),
-        ({"run_eagerly": True}, "run_eagerly"),
+        ({"steps_per_execution": 0}, "steps_per_execution"),
         ({"compile__run_eagerly": True}, "routes parameters"),
         ({"predict__callbacks": []}, "predict__callbacks"),
         (
