@@ -3,6 +3,7 @@
 import contextlib
 import copy
 import inspect
+import math
 import os
 import signal
 import threading
@@ -1066,6 +1067,16 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                 )
             if not (isinstance(split, Real) and 0 <= split < 1):
                 raise ValueError(f"validation_split must be in [0, 1), got {split!r}")
+            if split > 0:
+                # As Keras's fit: the last rows, before any shuffling.
+                at = math.ceil(len(X) * (1.0 - split))
+                if at == len(X) or at == 0:
+                    raise ValueError(
+                        f"validation_split={split} leaves no rows to "
+                        f"{'validate on' if at == len(X) else 'train on'} "
+                        f"among {len(X)} samples"
+                    )
+                return tuple(a[:at] for a in train), tuple(a[at:] for a in train)
             fraction = split
         wanted = _monitors_validation(callbacks)
         rules = (
@@ -1365,9 +1376,23 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             state["model_"], state["_model_modules"] = _saving.model_to_bytes(
                 state["model_"]
             )
+        # A network given as a parameter travels the same way (Keras's own
+        # pickling of it warns under NumPy 2.4).
+        given = {
+            k: _saving.model_to_bytes(v)
+            for k, v in state.items()
+            if isinstance(v, keras.Model) and k != "model_"
+        }
+        if given:
+            state = {k: v for k, v in state.items() if k not in given}
+            state["_given_models"] = given
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        for key, (data, modules) in state.pop("_given_models", {}).items():
+            # Never trained: its optimizer holds no state.
+            state[key] = _saving.model_from_bytes(data, modules, optimizer_state=False)
         if isinstance(state.get("model_"), bytes):
             model = _saving.model_from_bytes(
                 state["model_"], state.get("_model_modules", ())

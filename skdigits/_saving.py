@@ -21,6 +21,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 
 from skdigits._backend import keras
@@ -86,9 +87,12 @@ def model_to_bytes(model):
     return data, _custom_modules(config)
 
 
-def model_from_bytes(data, modules=()):
+def model_from_bytes(data, modules=(), *, optimizer_state=True):
     """The model saved by ``model_to_bytes``: compiled as it was saved, with
-    its optimizer's state, where it was saved compiled."""
+    its optimizer's state, where it was saved compiled. With
+    ``optimizer_state=False`` (a model whose optimizer never trained, such
+    as an estimator's ``model`` parameter), Keras's warning that it skips
+    the saved optimizer's variables is not shown: there are none to keep."""
     for module in modules:
         try:
             importlib.import_module(module)
@@ -101,4 +105,9 @@ def model_from_bytes(data, modules=()):
         path = os.path.join(folder, "model.keras")
         with open(path, "wb") as f:
             f.write(data)
-        return keras.saving.load_model(path, compile=True)
+        with warnings.catch_warnings():
+            if not optimizer_state:
+                warnings.filterwarnings(
+                    "ignore", "Skipping variable loading for optimizer", UserWarning
+                )
+            return keras.saving.load_model(path, compile=True)

@@ -419,3 +419,74 @@ def test_warm_start_and_partial_fit(classification):
     clf = pickle.loads(pickle.dumps(clf))
     clf.partial_fit(X, y)
     assert clf.n_iter_ == 3
+
+
+def test_searchcv_routed_params_reach_model_optimizer():
+    # scikeras tests/test_api.py, TestAdvancedAPIFuncs.test_searchcv_routed_params:
+    # the fitted model's optimizer is the one the search chose. (Keras 2
+    # named an optimizer by its class, "SGD"; Keras 3.15 numbers the names
+    # in a process, "sgd_61", even for compile(optimizer="sgd"): the class
+    # name is checked instead.)
+    from sklearn.datasets import load_iris
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    estimator = KerasClassifier(
+        dynamic_classifier, epochs=1, model__hidden_layer_sizes=[]
+    )
+    params = {
+        "model__hidden_layer_sizes": [[], [5]],
+        "optimizer": ["sgd", "adam"],
+    }
+    search = GridSearchCV(estimator, params, cv=3).fit(X, y)
+    optimizer = search.best_estimator_.model_.optimizer
+    assert type(optimizer).__name__.lower() in ("sgd", "adam")
+    assert type(optimizer).__name__.lower() == search.best_params_["optimizer"]
+    # ... and it carries the training's state, as after model.fit.
+    assert int(optimizer.iterations) == -(-len(X) // 32)
+
+
+def test_prebuilt_model_initialize_predicts_without_fitting():
+    # scikeras tests/test_api.py, TestPrebuiltModel (a compiled model built
+    # outside the wrapper) and the documented use of initialize: "Initialize
+    # the model without any fitting ... for example with a pretrained model".
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = X.astype(np.float32)
+    meta = {
+        "n_classes_": 3,
+        "target_type_": "multiclass",
+        "n_features_in_": X.shape[1],
+        "n_outputs_expected_": 1,
+    }
+    keras_model = dynamic_classifier(
+        meta=meta,
+        hidden_layer_sizes=(100,),
+        compile_kwargs={"optimizer": "adam", "loss": None, "metrics": None},
+    )
+    keras_model.fit(X, y, epochs=5, verbose=0)  # trained elsewhere
+    est = KerasClassifier(model=keras_model)
+    est.initialize(X, y)
+    y_pred_keras = keras_model.predict(X, verbose=0).argmax(axis=1)
+    np.testing.assert_array_equal(est.predict(X), y_pred_keras)
+    assert est.score(X, y) == (y_pred_keras == y).mean()
+
+
+def test_default_batch_size_is_keras_default(classification):
+    # SciKeras's batch_size=None leaves Keras's default of 32: the same
+    # epochs train as many steps as model.fit does.
+    X, y = classification
+    reference = get_model(
+        100, {"n_features_in_": 20, "X_shape_": X.shape, "n_classes_": 2}
+    )
+    reference.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    reference.fit(X, y, epochs=2, verbose=0)
+    clf = KerasClassifier(
+        get_model,
+        loss="sparse_categorical_crossentropy",
+        hidden_layer_dim=100,
+        epochs=2,
+    ).fit(X, y)
+    assert clf.batch_size_ == 32
+    assert int(clf.model_.optimizer.iterations) == int(reference.optimizer.iterations)
