@@ -43,3 +43,62 @@ def keras_dense(X, y, units=64):
     )
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
+
+
+def keras_dense_accuracy(X, y, units=64):
+    """``keras_dense`` compiled with the accuracy, for callbacks that
+    monitor it."""
+    model = keras_dense(X, y, units)
+    model.compile(
+        optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+def counting_dense(meta, units=64):
+    """``dense`` as a model class that overrides ``train_step``, as Keras's
+    guide "Customizing what happens in fit()" teaches (it counts its
+    steps)."""
+    import keras
+
+    return _counting_class()(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+
+
+_COUNTING = []
+
+
+def _counting_class():
+    if _COUNTING:
+        return _COUNTING[0]
+    import keras
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable("skdigits_benchmarks")
+    class CountingSequential(keras.Sequential):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.steps_seen = keras.Variable(0, dtype="int64", trainable=False)
+
+        def train_step(self, data):
+            x, y = data
+            with tf.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            gradients = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply(gradients, self.trainable_variables)
+            self.steps_seen.assign_add(1)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    _COUNTING.append(CountingSequential)
+    return CountingSequential

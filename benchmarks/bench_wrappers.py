@@ -10,6 +10,13 @@ run on this machine against ``keras.wrappers.SKLearnClassifier`` (Keras
 - a fit of 30 epochs at batch 32 on all 1,797 rows: the first in the
   process, then the median of interleaved rounds (each wrapper builds a new
   model per fit; skdigits reuses its compiled trainer across fits);
+- the same fit with Keras's ``EarlyStopping(monitor="val_accuracy",
+  restore_best_weights=True)`` (a patience of 30, so that every side trains
+  every epoch) and ``ModelCheckpoint(save_best_only=True)`` on the last 10%
+  of the rows (``validation_split=0.1``), against the same ``model.fit``
+  and ``keras.wrappers``, interleaved, the median;
+- a fit of a model class that overrides ``train_step`` (the guide's,
+  counting its steps), against its own ``model.fit``;
 - ``predict_proba`` of one row, steady (median); the Keras wrapper has no
   ``predict_proba``, so its ``predict`` is timed;
 - the first ``predict_proba`` of one row after ``fit``, and after unpickling
@@ -33,13 +40,14 @@ Writes ``bench_wrappers.md`` and ``bench_wrappers.json`` to ``--out``;
 import os
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from _networks import dense, keras_dense, small_cnn  # noqa: E402
+from _networks import counting_dense, dense, keras_dense, small_cnn  # noqa: E402
 from _report import (  # noqa: E402
     PEER_COLUMNS,
     after_unpickling,
@@ -83,6 +91,96 @@ def keras_wrapper():
         model_kwargs={"units": 64},
         fit_kwargs={"epochs": EPOCHS, "batch_size": BATCH, "verbose": 0},
     )
+
+
+class RawFit:
+    """``model.fit`` on a new compiled model of ``make``, as the wrappers
+    build one per fit; ``callbacks`` makes each fit's callbacks."""
+
+    def __init__(self, make, callbacks=None, **fit_kwargs):
+        self.make, self.callbacks, self.fit_kwargs = make, callbacks, fit_kwargs
+
+    def fit(self, X, y):
+        model = self.make({"n_features_in_": X.shape[1], "n_classes_": 10})
+        model.compile(
+            optimizer="adam",
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        callbacks = self.callbacks() if self.callbacks else None
+        self.history_ = model.fit(
+            X,
+            y,
+            epochs=EPOCHS,
+            batch_size=BATCH,
+            verbose=0,
+            callbacks=callbacks,
+            **self.fit_kwargs,
+        ).history
+        self.model_ = model
+        return self
+
+
+def keras_callbacks(folder):
+    """EarlyStopping and ModelCheckpoint on the validation accuracy, as a
+    Keras user writes them (new objects for each fit)."""
+    import keras
+
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=EPOCHS, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(
+            os.path.join(folder, "best.keras"),
+            monitor="val_accuracy",
+            save_best_only=True,
+        ),
+    ]
+
+
+def callback_makers(folder):
+    """The fit with Keras's callbacks, on each side."""
+    from _networks import keras_dense_accuracy
+
+    def ours_with_callbacks():
+        return KerasClassifier(
+            dense,
+            epochs=EPOCHS,
+            batch_size=BATCH,
+            random_state=0,
+            metrics=["accuracy"],
+            callbacks=keras_callbacks(os.path.join(folder, "skdigits")),
+            validation_split=0.1,
+        )
+
+    def raw_with_callbacks():
+        return RawFit(
+            dense,
+            callbacks=lambda: keras_callbacks(os.path.join(folder, "keras")),
+            validation_split=0.1,
+        )
+
+    makers = {"skdigits": ours_with_callbacks, "model.fit": raw_with_callbacks}
+    try:
+        from keras.wrappers import SKLearnClassifier
+
+        def wrapper_with_callbacks():
+            return SKLearnClassifier(
+                model=keras_dense_accuracy,
+                model_kwargs={"units": 64},
+                fit_kwargs={
+                    "epochs": EPOCHS,
+                    "batch_size": BATCH,
+                    "verbose": 0,
+                    "validation_split": 0.1,
+                    "callbacks": keras_callbacks(os.path.join(folder, "wrapper")),
+                },
+            )
+
+        makers["keras.wrappers"] = wrapper_with_callbacks
+    except ImportError:
+        pass
+    return makers
 
 
 def available_peers():
@@ -216,6 +314,47 @@ def main(argv=None):
             ours_fits=seconds["skdigits"],
             peer_fits=seconds[name],
         )
+
+    # Fits with Keras's EarlyStopping and ModelCheckpoint, and of a model
+    # class with its own train_step, against model.fit.
+    with tempfile.TemporaryDirectory() as folder:
+        callback_seconds = fits(callback_makers(folder), 1 if q else 5)
+    work = (
+        f"{EPOCHS}-epoch fit at batch {BATCH} with EarlyStopping and "
+        "ModelCheckpoint on val_accuracy, median of "
+    )
+    for name in callback_seconds:
+        if name != "skdigits":
+            add(
+                work + f"{len(callback_seconds[name]) - 1} interleaved",
+                statistics.median(callback_seconds["skdigits"][1:]),
+                name,
+                statistics.median(callback_seconds[name][1:]),
+                "s",
+                "ratio <= 0.25",
+                ours_fits=callback_seconds["skdigits"],
+                peer_fits=callback_seconds[name],
+            )
+    subclass_seconds = fits(
+        {
+            "skdigits": lambda: KerasClassifier(
+                counting_dense, epochs=EPOCHS, batch_size=BATCH, random_state=0
+            ),
+            "model.fit": lambda: RawFit(counting_dense),
+        },
+        1 if q else 5,
+    )
+    add(
+        f"{EPOCHS}-epoch fit of a model class overriding train_step, median of "
+        f"{len(subclass_seconds['model.fit']) - 1} interleaved",
+        statistics.median(subclass_seconds["skdigits"][1:]),
+        "model.fit",
+        statistics.median(subclass_seconds["model.fit"][1:]),
+        "s",
+        "ratio <= 0.5",
+        ours_fits=subclass_seconds["skdigits"],
+        peer_fits=subclass_seconds["model.fit"],
+    )
 
     # One-row predictions.
     X, y = digits()
