@@ -1142,9 +1142,8 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             epochs=total_epochs,
             verbose=verbose,
         )
-        # The report reads the rules' state of the epoch, and adds the
-        # learning rate to the logs (for history_): it comes after the
-        # user's callbacks, which see the logs that model.fit gives them.
+        # The report reads the rules' state of the epoch, and the learning
+        # rate (for history_), after the user's callbacks.
         ordered = [lr_drop, early_exit, best, *callbacks, report]
         return [cb for cb in ordered if cb is not None], early_exit, best
 
@@ -1161,6 +1160,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             history, weights, state = _keras_fit(
                 model, compile_args, plan, train, val, ordered, how
             )
+            _record_rates(history, ordered[-1])
             return history, weights, state, (early_exit, best)
         multiple = plan.batch_size if plan.jit_compile else None
         train_rows = _engine.Rows(
@@ -1212,6 +1212,7 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             _engine.release(key, trainer)
         if trainer.model is model:
             weights = state = None  # already in the model
+        _record_rates(history, ordered[-1])
         return history, weights, state, (early_exit, best)
 
     def _commit_function(
@@ -1416,6 +1417,13 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _record_rates(history, report):
+    """``history_``'s "learning_rate": the epochs' rates the report read,
+    where no callback logged them (the logs stay as ``fit`` makes them)."""
+    if "learning_rate" not in history.history:
+        history.history["learning_rate"] = list(report.rates_)
+
+
 def _keras_fit_reason(model, compile_args):
     """Why Keras's own ``fit`` must train ``model`` rather than the engine
     (its class overrides ``fit``, or it runs eagerly), or None."""
@@ -1489,6 +1497,9 @@ def _install(model, compile_args, weights, optimizer_state):
     if weights is None:
         if not model.compiled:  # initialize(): nothing trained it
             model.compile(**_compile.fresh(compile_args))
+            # Built, as after a fit: a saved copy then loads with its
+            # optimizer's variables (Keras warns where they are missing).
+            model.optimizer.build(model.trainable_variables)
         return
     model.compile(**_compile.fresh(compile_args))
     _engine.assign_weights(model, weights)

@@ -469,7 +469,8 @@ class EpochReport(_Repr, keras.callbacks.Callback):
     place at each compiled call; elsewhere (a log file, a notebook) only the
     lines are written. It reads the state of the rule callbacks it is given
     (which must come before it in the callback list), and records each
-    epoch's learning rate in the logs as ``"learning_rate"``.
+    epoch's learning rate in ``rates_`` (the logs' ``"learning_rate"``
+    where a callback logged it), leaving the logs as they are.
 
     Parameters
     ----------
@@ -507,6 +508,7 @@ class EpochReport(_Repr, keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._times = []
+        self.rates_ = []
         self._bar = self.progress
         if self._bar is None:
             self._bar = bool(self.verbose) and sys.stdout.isatty()
@@ -532,8 +534,8 @@ class EpochReport(_Repr, keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs
-        if "learning_rate" not in logs:  # LearningRateDrop may have read it
-            logs["learning_rate"] = _learning_rate(self.model)
+        # LearningRateDrop (or Keras's ReduceLROnPlateau) may have logged it.
+        self.rates_.append(logs.get("learning_rate", _learning_rate(self.model)))
         self._times.append(time.perf_counter() - self._start)
         if not self.verbose:
             return

@@ -20,6 +20,7 @@ import csv
 import glob
 import os
 import pickle
+import warnings
 
 import keras
 import numpy as np
@@ -176,7 +177,9 @@ class SeesModel(keras.callbacks.Callback):
         self.seen = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seen.append((type(self.model).__name__, int(self.model.steps_seen)))
+        self.seen.append(
+            (type(self.model).__name__, int(self.model.steps_seen.numpy()))
+        )
 
 
 def test_overridden_train_step_runs(data):
@@ -186,7 +189,9 @@ def test_overridden_train_step_runs(data):
     assert_same_history(history, clf)
     assert isinstance(clf.model_, Counting)
     steps = EPOCHS * 13  # 400 rows in batches of 32
-    assert int(reference.steps_seen) == int(clf.model_.steps_seen) == steps
+    assert (
+        int(reference.steps_seen.numpy()) == int(clf.model_.steps_seen.numpy()) == steps
+    )
     (ours,) = clf.callbacks_
     assert ours.seen == [("Counting", 13 * (e + 1)) for e in range(EPOCHS)]
 
@@ -366,14 +371,20 @@ def test_hooks_as_fit_calls_them(data, steps_per_execution):
         made.append(Recorder())
         return made[-1:]
 
-    _, history, clf = fit_both(
-        data,
-        sequential,
-        compile,
-        callbacks=callbacks,
-        epochs=2,
-        steps_per_execution=steps_per_execution,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, history, clf = fit_both(
+            data,
+            sequential,
+            compile,
+            callbacks=callbacks,
+            epochs=2,
+            steps_per_execution=steps_per_execution,
+        )
+    if any("ran out of data" in str(w.message) for w in caught):
+        # Keras 3.3 stops an epoch at a last call of fewer steps than
+        # steps_per_execution (13 steps here, 3 a call), and says so.
+        pytest.skip(f"Keras {keras.__version__}'s own fit cuts the epoch short")
     assert_same_history(history, clf)
     reference = made[0].calls
     (ours,) = clf.callbacks_
@@ -852,7 +863,9 @@ def test_model_is_compiled_with_training_state(data, tmp_path):
     reference, history, clf = fit_both(data, sequential, epochs=3)
     model = clf.model_
     assert model.compiled and model.optimizer is not None
-    assert int(model.optimizer.iterations) == int(reference.optimizer.iterations)
+    assert int(model.optimizer.iterations.numpy()) == int(
+        reference.optimizer.iterations.numpy()
+    )
     for ours, theirs in zip(
         model.optimizer.variables, reference.optimizer.variables, strict=True
     ):
@@ -864,7 +877,9 @@ def test_model_is_compiled_with_training_state(data, tmp_path):
     )
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
-    assert int(loaded.optimizer.iterations) == int(reference.optimizer.iterations)
+    assert int(loaded.optimizer.iterations.numpy()) == int(
+        reference.optimizer.iterations.numpy()
+    )
     # A further model_.fit goes on as the reference's further fit.
     more = dict(batch_size=32, epochs=2, shuffle=False, verbose=0)
     theirs = reference.fit(X, y, **more).history
@@ -876,13 +891,13 @@ def test_pickled_estimator_warm_starts_like_a_further_fit(data):
     X, y, _, _ = data
     reference, _, clf = fit_both(data, sequential, epochs=3, validation=False)
     loaded = pickle.loads(pickle.dumps(clf))
-    assert int(loaded.model_.optimizer.iterations) == 3 * 13
+    assert int(loaded.model_.optimizer.iterations.numpy()) == 3 * 13
     theirs = reference.fit(X, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
     loaded.set_params(warm_start=True, epochs=2).fit(X, y)
     np.testing.assert_allclose(
         loaded.history_["loss"][3:], theirs.history["loss"], rtol=RTOL
     )
-    assert int(loaded.model_.optimizer.iterations) == 5 * 13
+    assert int(loaded.model_.optimizer.iterations.numpy()) == 5 * 13
 
 
 def test_initialize_wraps_a_trained_model(data):
@@ -906,4 +921,6 @@ def test_default_batch_size_is_keras(data):
     reference.fit(X, y, epochs=1, verbose=0)  # Keras's default batch size
     clf = KerasClassifier(given, epochs=1).fit(X, y)
     assert clf.batch_size_ == 32
-    assert int(clf.model_.optimizer.iterations) == int(reference.optimizer.iterations)
+    assert int(clf.model_.optimizer.iterations.numpy()) == int(
+        reference.optimizer.iterations.numpy()
+    )

@@ -443,7 +443,7 @@ def test_searchcv_routed_params_reach_model_optimizer():
     assert type(optimizer).__name__.lower() in ("sgd", "adam")
     assert type(optimizer).__name__.lower() == search.best_params_["optimizer"]
     # ... and it carries the training's state, as after model.fit.
-    assert int(optimizer.iterations) == -(-len(X) // 32)
+    assert int(optimizer.iterations.numpy()) == -(-len(X) // 32)
 
 
 def test_prebuilt_model_initialize_predicts_without_fitting():
@@ -489,4 +489,6 @@ def test_default_batch_size_is_keras_default(classification):
         epochs=2,
     ).fit(X, y)
     assert clf.batch_size_ == 32
-    assert int(clf.model_.optimizer.iterations) == int(reference.optimizer.iterations)
+    assert int(clf.model_.optimizer.iterations.numpy()) == int(
+        reference.optimizer.iterations.numpy()
+    )

@@ -114,12 +114,12 @@ def test_partial_fit_carries_on_the_optimizer(digits):
     est = KerasMLPClassifier(epochs=2, batch_size=100, random_state=0).fit(X, y)
     optimizer = est.model_.optimizer
     assert type(optimizer).__name__ == "Adam"
-    assert int(optimizer.iterations) == 2 * 14
+    assert int(optimizer.iterations.numpy()) == 2 * 14
     velocities = [v.numpy().copy() for v in optimizer.variables if "velocity" in v.name]
     assert velocities
     est.partial_fit(X[:300], y[:300])
     optimizer = est.model_.optimizer
-    assert int(optimizer.iterations) == 2 * 14 + 3
+    assert int(optimizer.iterations.numpy()) == 2 * 14 + 3
     # Adam's moments carried on: Adam's update of the variance after three
     # more steps keeps at least beta_2 ** 3 of it, where a fresh optimizer
     # would hold only those three steps' squared gradients.
