@@ -1,4 +1,4 @@
-"""scikit-learn estimators around Keras classifiers, and digit presets.
+"""scikit-learn estimators around Keras models, and digit presets.
 
 The estimators, builders and callbacks import Keras and TensorFlow on first
 use, so that ``skdigits.datasets`` loads MNIST without them.
@@ -24,6 +24,9 @@ _LAZY = {
     "KerasClassifier": "skdigits._classifier",
     "KerasCNNClassifier": "skdigits._cnn",
     "KerasMLPClassifier": "skdigits._mlp",
+    "KerasMLPRegressor": "skdigits._mlp",
+    "KerasRegressor": "skdigits._regressor",
+    "KerasTransformer": "skdigits._transformer",
     "MLP_PRESETS": "skdigits._presets",
     "RULES_OFF": "skdigits._presets",
     "build_cnn": "skdigits._models",

@@ -254,7 +254,7 @@ stop_reason_, callbacks_
                 f"image_shape {tuple(shape)} does not match the {n_features} "
                 "features of X"
             )
-        return {
+        arguments = {
             "image_shape": tuple(int(side) for side in shape),
             "n_classes": meta["n_classes_"],
             "filters": self.filters,
@@ -265,6 +265,12 @@ stop_reason_, callbacks_
             "dense_units": self.dense_units,
             "dropout": self.dropout,
         }
+        # Named only where it is not the softmax, so that the architecture
+        # of a multiclass fit reads as in skdigits 0.2 (warm starts of its
+        # pickles).
+        if self._output_activation(meta) != "softmax":
+            arguments["output_activation"] = self._output_activation(meta)
+        return arguments
 
     def _fitted_extra(self, model, meta):
         return {"image_shape_": self._builder_arguments(meta)["image_shape"]}

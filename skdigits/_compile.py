@@ -40,13 +40,14 @@ def output_units(model):
     inputs = getattr(model, "inputs", None) or ()
     if len(inputs) > 1:
         raise ValueError(
-            f"the model has {len(inputs)} inputs; a classifier takes models "
-            "with one input"
+            f"the model has {len(inputs)} inputs; skdigits's estimators take "
+            "models with one input"
         )
     if len(model.outputs or ()) > 1:
         raise ValueError(
-            f"the model has {len(model.outputs)} outputs; a classifier takes "
-            "models with one output of class probabilities (or logits)"
+            f"the model has {len(model.outputs)} outputs; skdigits's "
+            "estimators take models with one output (of class probabilities "
+            "or logits for a classifier)"
         )
     shape = model.output_shape
     if not isinstance(shape, tuple) or len(shape) != 2:
@@ -110,14 +111,15 @@ def _loss_name(loss):
     return getattr(fn or loss, "__name__", type(loss).__name__)
 
 
-def make_loss(spec, params, activation, units):
+def make_loss(spec, params, activation, units, *, binary=False):
     """A new Keras loss from the ``loss`` parameter and its routed
     ``params``, for a model whose output has ``units`` units of
-    ``activation``."""
+    ``activation``; "crossentropy" is per unit where ``binary`` (multilabel
+    targets) or the output says so."""
     if spec == CROSSENTROPY:
         from_logits = activation == "linear"
         kind = keras.losses.CategoricalCrossentropy
-        if units == 1 or activation == "sigmoid":
+        if binary or units == 1 or activation == "sigmoid":
             kind = keras.losses.BinaryCrossentropy
         try:  # loss__label_smoothing=0.1, say
             return kind(**{"from_logits": from_logits, **params})

@@ -47,6 +47,7 @@ import threading
 import weakref
 
 import numpy as np
+import scipy.sparse as sp
 
 from skdigits import _compat, _tuning
 from skdigits._backend import keras, tf
@@ -83,16 +84,54 @@ class Rows:
     (the batches are then ``(x, y)``, as Keras hands them to
     ``train_step``). With ``multiple``, the tensors are padded with zeros
     to ``bucket(n, multiple)`` rows (XLA's static shapes); no step reads
-    the padding.
+    the padding. A sparse matrix stays sparse (see ``sparse_rows``).
     """
 
     def __init__(self, X, Y, weights=None, multiple=None):
-        self.n = len(X)
-        self.rows = self.n if multiple is None else bucket(self.n, multiple)
+        self.n = X.shape[0]
         arrays = (X, Y) if weights is None else (X, Y, weights)
+        sparse = any(sp.issparse(a) for a in arrays)
+        if sparse and multiple is not None:  # pragma: no cover - the plan prevents it
+            raise ValueError("sparse rows cannot be padded for XLA")
+        self.rows = self.n if multiple is None else bucket(self.n, multiple)
         self.tensors = tuple(
-            to_tensor(np.ascontiguousarray(a), self.rows) for a in arrays
+            sparse_rows(a)
+            if sp.issparse(a)
+            else to_tensor(np.ascontiguousarray(a), self.rows)
+            for a in arrays
         )
+
+
+def sparse_rows(matrix):
+    """A sparse matrix as tensors a compiled step takes rows of: its values
+    and column indices as ragged rows, and an empty tensor whose shape
+    holds the width (``take`` makes the rows dense)."""
+    csr = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    csr.sum_duplicates()
+    splits = csr.indptr.astype(np.int64)
+    return (
+        tf.RaggedTensor.from_row_splits(csr.data, splits),
+        tf.RaggedTensor.from_row_splits(csr.indices.astype(np.int64), splits),
+        tf.zeros((0, csr.shape[1]), tf.float32),
+    )
+
+
+def take(tensor, index):
+    """The rows ``index`` of a tensor, or of ``sparse_rows``, made dense."""
+    if not isinstance(tensor, tuple):
+        return tf.gather(tensor, index)
+    values, columns, shape = tensor
+    values, columns = tf.gather(values, index), tf.gather(columns, index)
+    at = tf.stack([values.value_rowids(), columns.flat_values], axis=1)
+    size = tf.shape(index, out_type=tf.int64)[0]
+    return tf.scatter_nd(at, values.flat_values, [size, shape.shape[1]])
+
+
+def span(tensor, start, stop):
+    """Rows ``start`` to ``stop - 1`` (see ``take``)."""
+    if not isinstance(tensor, tuple):
+        return tensor[start:stop]
+    return take(tensor, tf.range(start, stop))
 
 
 # -- the compiled functions -------------------------------------------------
@@ -181,7 +220,7 @@ def compiled_functions(model, batch_size, jit_compile, schedule=None):
                     index = tf.slice(order, [start], [batch_size])
                 else:
                     index = order[start : tf.minimum(start + batch_size, n)]
-                return model.train_step(tuple(tf.gather(t, index) for t in tensors))
+                return model.train_step(tuple(take(t, index) for t in tensors))
 
             return _steps_loop(step, first, last)
 
@@ -190,7 +229,8 @@ def compiled_functions(model, batch_size, jit_compile, schedule=None):
     def evaluate(tensors, n, size, first, last):
         def step(i):
             start = i * size
-            batch = tuple(t[start : tf.minimum(start + size, n)] for t in tensors)
+            stop = tf.minimum(start + size, n)
+            batch = tuple(span(t, start, stop) for t in tensors)
             return model.test_step(batch)
 
         return _steps_loop(step, first, last)
@@ -229,7 +269,7 @@ class Trainer:
         the shapes of ``tensors``."""
         if self._built:
             return
-        _compat.symbolic_build(self.model, tuple(t[:1] for t in tensors))
+        _compat.symbolic_build(self.model, tuple(span(t, 0, 1) for t in tensors))
         self._built = True
 
     def functions(self, batch_size, jit_compile, schedule=None):

@@ -77,11 +77,11 @@ def inference_model(estimator):
     x = samples
     if estimator._reshape_to is not None:
         x = keras.layers.Reshape(estimator._reshape_to)(x)
-    x = estimator.model_(x, training=False)
-    probabilities = ClassProbabilities(
-        estimator._units, estimator._from_logits, name="probabilities"
-    )(x)
-    model = keras.Model(samples, probabilities, name="skdigits_export")
+    x = estimator._predicting_model(estimator.model_)(x, training=False)
+    head = estimator._export_head()
+    if head is not None:
+        x = head(x)
+    model = keras.Model(samples, x, name="skdigits_export")
     model(np.zeros((1, *estimator.input_shape_), np.float32))  # Keras needs a call
     return model
 
@@ -90,19 +90,10 @@ def description(estimator, format):
     """What travels beside the exported model: labels, input, estimator."""
     from skdigits import __version__
 
-    classes = estimator.classes_.tolist()
-    try:
-        json.dumps(classes)
-    except TypeError:
-        raise TypeError(
-            f"cannot export class labels {estimator.classes_!r}: labels must "
-            "be numbers, strings or booleans"
-        ) from None
     return {
-        "classes": classes,
+        **estimator._export_info(),
         "input": INPUT_NAME,
         "input_shape": list(estimator.input_shape_),
-        "output": "class probabilities, columns in the order of classes",
         "format": format,
         "estimator": type(estimator).__name__,
         "skdigits": __version__,
@@ -182,10 +173,10 @@ def _add_onnx_metadata(path, info):
     import onnx
 
     model = onnx.load(str(path))
-    for key, value in (
-        (METADATA_KEY, json.dumps(info["classes"])),
-        ("skdigits.description", json.dumps(info)),
-    ):
+    entries = [("skdigits.description", json.dumps(info))]
+    if "classes" in info:  # a classifier's labels
+        entries.insert(0, (METADATA_KEY, json.dumps(info["classes"])))
+    for key, value in entries:
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.save(model, str(path))

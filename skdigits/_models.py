@@ -51,6 +51,17 @@ def _check_activation(name, activation):
         ) from None
 
 
+OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear")
+
+
+def _check_output_activation(output_activation):
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        raise ValueError(
+            f"output_activation must be one of {OUTPUT_ACTIVATIONS}, "
+            f"got {output_activation!r}"
+        )
+
+
 def build_mlp(
     n_features,
     n_classes,
@@ -76,8 +87,8 @@ def build_mlp(
         Width of each hidden layer; ``()`` gives a linear model.
     activation : str, default="relu"
         Keras activation of the hidden layers.
-    output_activation : {"softmax", "sigmoid"}, default="softmax"
-        Activation of the output layer.
+    output_activation : {"softmax", "sigmoid", "linear"}, default="softmax"
+        Activation of the output layer: "linear" for regression.
     l2 : float, default=0.0
         Keras L2 penalty of every kernel: ``l2 * sum(kernel ** 2)`` is added
         to the loss.
@@ -98,11 +109,7 @@ def build_mlp(
     """
     sizes = _check_positive_ints("hidden_layer_sizes", hidden_layer_sizes)
     _check_activation("activation", activation)
-    if output_activation not in ("softmax", "sigmoid"):
-        raise ValueError(
-            "output_activation must be 'softmax' or 'sigmoid', "
-            f"got {output_activation!r}"
-        )
+    _check_output_activation(output_activation)
     if not l2 >= 0:
         raise ValueError(f"l2 must be >= 0, got {l2}")
     penalty = keras.regularizers.L2(l2) if l2 > 0 else None
@@ -156,6 +163,7 @@ def build_cnn(
     shift=_CNN["shift"],
     dense_units=_CNN["dense_units"],
     dropout=_CNN["dropout"],
+    output_activation="softmax",
     seed=None,
 ):
     """Build a convolutional network for rows of ``height * width`` pixels.
@@ -163,7 +171,7 @@ def build_cnn(
     Each entry of ``filters`` adds a ``kernel_size`` convolution ("same"
     padding, relu) and a 2x2 max-pooling; then, with ``dense_units``, a
     relu ``Dense`` layer of that many units and ``Dropout(dropout)``; a
-    softmax ``Dense`` layer ends it.
+    ``Dense`` layer of ``output_activation`` ends it.
     Gaussian noise of ``noise_std`` is added to the input during training
     only, as in the Flux model zoo. The defaults are ``KerasCNNClassifier``'s
     network (``CNN_PRESETS["default"]``: the zoo's layers with batch
@@ -193,6 +201,8 @@ def build_cnn(
         (the model zoo's network).
     dropout : float, default=0.3
         Dropout rate before the output layer, during training only.
+    output_activation : {"softmax", "sigmoid", "linear"}, default="softmax"
+        Activation of the output layer ("sigmoid" for multilabel targets).
     seed : int or None, default=None
         Seed of the initialisers, the shifts and the noise.
 
@@ -225,6 +235,7 @@ def build_cnn(
         (dense_units,) = _check_positive_ints("dense_units", dense_units)
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    _check_output_activation(output_activation)
     # Layer seeds: one per convolution, then the output layer, the noise,
     # the shifts, the hidden dense layer and the dropout (each appended
     # after the others, so that the earlier layers' seeds stay put).
@@ -289,6 +300,6 @@ def build_cnn(
         keras.layers.Dense(
             n_classes, kernel_initializer=keras.initializers.GlorotUniform(dense_seed)
         ),
-        keras.layers.Activation("softmax", name="output_activation"),
+        keras.layers.Activation(output_activation, name="output_activation"),
     ]
     return keras.Sequential(layers, name="cnn")

@@ -52,7 +52,7 @@ def auto_batch_size(n_samples):
     return batch
 
 
-def auto_epochs(steps_per_epoch, scheduled=False, least=None):
+def auto_epochs(steps_per_epoch, scheduled=False, least=None, steps=None):
     """``epochs="auto"``: enough epochs for ``AUTO_STEPS`` steps, bounded.
 
     At least ``least`` epochs where given; else ``AUTO_EPOCHS_MIN`` with a
@@ -60,7 +60,7 @@ def auto_epochs(steps_per_epoch, scheduled=False, least=None):
     ``AUTO_EPOCHS_MIN_SCHEDULED`` with a schedule that decays to the end of
     the fit.
     """
-    wanted = math.ceil(_tuning.AUTO_STEPS / steps_per_epoch)
+    wanted = math.ceil((steps or _tuning.AUTO_STEPS) / steps_per_epoch)
     if least is None:
         least = (
             _tuning.AUTO_EPOCHS_MIN_SCHEDULED if scheduled else _tuning.AUTO_EPOCHS_MIN
@@ -108,6 +108,7 @@ def make_plan(
     steps_per_execution="auto",
     validation_batch_size=None,
     min_auto_epochs=None,
+    auto_steps=None,
 ):
     """The plan of a fit on ``n_samples`` training rows.
 
@@ -126,7 +127,10 @@ def make_plan(
     steps = math.ceil(n_samples / batch)
     if epochs == "auto":
         epochs = auto_epochs(
-            steps, scheduled=lr_schedule is not None, least=min_auto_epochs
+            steps,
+            scheduled=lr_schedule is not None,
+            least=min_auto_epochs,
+            steps=auto_steps,
         )
     if jit == "auto":
         jit = dense_stack and steps * epochs >= _tuning.MIN_STEPS_FOR_XLA

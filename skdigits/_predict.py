@@ -19,6 +19,7 @@ costs a fraction of a millisecond for one row, in one of two forms:
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, softmax
 
 from skdigits import _tuning
@@ -107,10 +108,12 @@ def make_predictor(model, sample_shape, chunk=None):
 
 def _numpy_forward(steps):
     def forward(X):
-        X = X.astype(np.float64, copy=False)
+        X = X.astype(np.float64, copy=False)  # a sparse X stays sparse
         for kernel, bias, activation in steps:
             if kernel is not None:
-                X = X @ kernel + bias
+                X = np.asarray(X @ kernel) + bias
+            elif sp.issparse(X):
+                X = X.toarray()
             X = activation(X)
         return X
 
@@ -141,18 +144,22 @@ def _graph_forward(model, sample_shape, chunk):
     ).get_concrete_function()
     graph(tf.zeros((1, *sample_shape)))
 
+    def dense(X):  # a sparse chunk is made dense here, never the whole matrix
+        return X.toarray() if sp.issparse(X) else X
+
     def forward(X):
         X = X.astype(np.float32, copy=False)
-        if len(X) <= chunk:  # no copy for the usual small call
-            out = graph(tf.constant(X)).numpy()
+        n = X.shape[0]
+        if n <= chunk:  # no copy for the usual small call
+            out = graph(tf.constant(dense(X))).numpy()
         else:
             out = np.concatenate(
                 [
-                    graph(tf.constant(X[i : i + chunk])).numpy()
-                    for i in range(0, len(X), chunk)
+                    graph(tf.constant(dense(X[i : i + chunk]))).numpy()
+                    for i in range(0, n, chunk)
                 ]
             )
-        out = out.astype(np.float64).reshape(len(X), -1)
+        out = out.astype(np.float64).reshape(n, -1)
         return out if tail is None else tail(out)
 
     return forward
