@@ -4,16 +4,53 @@ import keras
 import pytest
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-from skdigits import KerasClassifier, KerasCNNClassifier, KerasMLPClassifier
+from skdigits import (
+    KerasClassifier,
+    KerasCNNClassifier,
+    KerasMLPClassifier,
+    KerasMLPRegressor,
+    KerasRegressor,
+    KerasTransformer,
+)
 
 
 def small_network(meta, units=16):
-    """A user's model function: one hidden layer, a softmax per class."""
+    """A user's model function: one hidden layer, a softmax per class (a
+    sigmoid per label for multilabel targets)."""
+    multilabel = meta["target_type_"] == "multilabel-indicator"
     return keras.Sequential(
         [
             keras.Input(meta["X_shape_"][1:]),
             keras.layers.Dense(units, activation="relu"),
-            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+            keras.layers.Dense(
+                meta["n_classes_"], activation="sigmoid" if multilabel else "softmax"
+            ),
+        ]
+    )
+
+
+def small_regressor(meta, units=16):
+    """A user's regression model function: one linear unit per output."""
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )
+
+
+def small_autoencoder(meta, units=4):
+    """A user's encoder: a code layer, then the features again (an
+    autoencoder, fitted without y), or the targets (fitted on y)."""
+    autoencoder = meta["target_type_"] == "autoencoder"
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(units, activation="relu", name="code"),
+            keras.layers.Dense(
+                meta["n_features_in_"] if autoencoder else meta["n_outputs_"]
+            ),
         ]
     )
 
@@ -22,6 +59,9 @@ def small_network(meta, units=16):
 MLP = KerasMLPClassifier(random_state=0)
 CNN = KerasCNNClassifier(random_state=0)
 ANY = KerasClassifier(small_network, random_state=0)
+REG = KerasRegressor(small_regressor, random_state=0)
+MLP_REG = KerasMLPRegressor(random_state=0)
+ENCODER = KerasTransformer(small_autoencoder, output_layer="code", random_state=0)
 
 SAMPLE_WEIGHT_REASON = (
     "mini-batch training does not make a weight of 2 equal to a repeated "
@@ -35,6 +75,14 @@ NOT_AN_IMAGE_REASON = (
 
 # The checks that feed data of 2-30 features: for the CNN, not images.
 CNN_NOT_IMAGE_CHECKS = [
+    "check_classifiers_multilabel_output_format_decision_function",
+    "check_classifiers_multilabel_output_format_predict",
+    "check_classifiers_multilabel_output_format_predict_proba",
+    "check_classifiers_multilabel_representation_invariance",
+    "check_estimator_sparse_array",
+    "check_estimator_sparse_matrix",
+    "check_estimator_sparse_tag",
+    "check_sample_weight_equivalence_on_sparse_data",
     "check_classifier_data_not_an_array",
     "check_classifiers_classes",
     "check_class_weight_classifiers",
@@ -74,11 +122,20 @@ CNN_NOT_IMAGE_CHECKS = [
 def expected_failed_checks(estimator):
     if isinstance(estimator, KerasCNNClassifier):
         return dict.fromkeys(CNN_NOT_IMAGE_CHECKS, NOT_AN_IMAGE_REASON)
-    return {"check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_REASON}
+    return dict.fromkeys(
+        [
+            "check_sample_weight_equivalence_on_dense_data",
+            "check_sample_weight_equivalence_on_sparse_data",
+        ],
+        SAMPLE_WEIGHT_REASON,
+    )
 
 
 # An expected failure that passes fails the run (xfail_strict in pyproject.toml).
-@parametrize_with_checks([MLP, CNN, ANY], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks(
+    [MLP, CNN, ANY, REG, MLP_REG, ENCODER],
+    expected_failed_checks=expected_failed_checks,
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
