@@ -243,6 +243,41 @@ def compiled_functions(model, batch_size, jit_compile, schedule=None):
     return train, tail, compiled(evaluate, False)
 
 
+def _row_spec(tensor):
+    """A tensor's spec with any number of rows (``sparse_rows`` too)."""
+    if isinstance(tensor, tuple):
+        values, columns, width = tensor
+        return (
+            tf.RaggedTensorSpec([None, None], values.dtype, 1, tf.int64),
+            tf.RaggedTensorSpec([None, None], columns.dtype, 1, tf.int64),
+            tf.TensorSpec(width.shape, width.dtype),
+        )
+    return tf.TensorSpec([None, *tensor.shape[1:]], tensor.dtype)
+
+
+def trace_for_any_rows(functions, plan, train, val):
+    """Trace the calls that run without XLA once for any number of rows.
+
+    A first call traces for its row count, and a second count (the next
+    fold of a cross-validation) would trace again, relaxed: here the one
+    relaxed trace is made first, and every later call runs it. (XLA's
+    calls keep static shapes: their rows are bucketed instead.)
+    """
+    scalar = tf.TensorSpec([], tf.int32)
+    train_call, tail, evaluate = functions
+    calls = [tail] if plan.jit_compile else [train_call]
+    specs = tuple(_row_spec(t) for t in train.tensors)
+    order = tf.TensorSpec([None], tf.int32)
+    rate = tf.TensorSpec([], tf.float32)
+    for call in calls:
+        call.get_concrete_function(
+            specs, scalar, order, scalar, scalar, scalar, scalar, rate
+        )
+    if val is not None:
+        val_specs = tuple(_row_spec(t) for t in val.tensors)
+        evaluate.get_concrete_function(val_specs, scalar, scalar, scalar, scalar)
+
+
 # -- trainers and their reuse -------------------------------------------------
 
 
@@ -567,6 +602,7 @@ def run(trainer, plan, train, val, callbacks, seed, verbose=0):
         steps=plan.steps_per_epoch,
     )
     trainer.build(train.tensors)
+    trace_for_any_rows(functions, plan, train, val)
     model.stop_training = False
     _compat.set_resumed_epoch(model, None)
     hooks.on_train_begin()
