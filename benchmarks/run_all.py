@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import accuracy  # noqa: E402
 import bench_core  # noqa: E402
 import bench_peers  # noqa: E402
+import bench_regression  # noqa: E402
 import bench_serve  # noqa: E402
 import bench_small  # noqa: E402
 import bench_wrappers  # noqa: E402
@@ -33,6 +34,7 @@ def main(argv=None):
         ("Against peers", bench_peers, "bench_peers.md"),
         ("Small data and short fits", bench_small, "bench_small.md"),
         ("Against the other Keras wrappers", bench_wrappers, "bench_wrappers.md"),
+        ("Regression", bench_regression, "bench_regression.md"),
         ("Serving: skdigits serve", bench_serve, "bench_serve.md"),
     ]
     if args.accuracy:

@@ -165,3 +165,43 @@ def test_export_command(defaults, mnist, tmp_path):
     np.testing.assert_allclose(
         got, defaults["mlp"].predict_proba(X_test[:50]), atol=1e-4
     )
+
+
+@pytest.mark.parametrize("format", sorted(FORMATS))
+def test_regressor_and_transformer_export_their_outputs(mnist, format, tmp_path):
+    # Values out, not probabilities: a regressor's prediction and a
+    # transformer's features, computed by each format's runtime.
+    from skdigits import KerasRegressor, KerasTransformer
+
+    X, y, X_test, _ = mnist
+    X, X_test = X[:1000], X_test[:200]
+
+    def net(meta):
+        return keras.Sequential(
+            [
+                keras.Input((784,)),
+                keras.layers.Dense(16, activation="relu", name="code"),
+                keras.layers.Dense(2),
+            ]
+        )
+
+    Y = np.column_stack([y[:1000], X.mean(axis=1)]).astype(np.float32)
+    reg = KerasRegressor(net, epochs=1, random_state=0).fit(X, Y)
+    enc = KerasTransformer(net, output_layer="code", epochs=1, random_state=0)
+    enc.fit(X, Y)
+    for est, expected in ((reg, reg.predict(X_test)), (enc, enc.transform(X_test))):
+        path = est.export(tmp_path / type(est).__name__ / FORMATS[format], format)
+        if format == "onnx":
+            session = onnxruntime.InferenceSession(str(path))
+            name = session.get_inputs()[0].name
+            got = session.run(None, {name: X_test.astype(np.float32)})[0]
+        else:
+            got = run_exported(path, format, X_test)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    info = (
+        json.loads(labels_path(path, "savedmodel").read_text())
+        if (format == "savedmodel")
+        else None
+    )
+    if info is not None:
+        assert "classes" not in info and info["output"] == "transformed features"

@@ -349,3 +349,14 @@ def test_scikeras_mlpregressor_notebook():
     # The routed learning rate of the signature reached the optimizer.
     assert float(reg.model_.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
     assert reg.n_iter_ == 20
+
+
+def test_mlflow_round_trip(diabetes, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    mlflow_sklearn = pytest.importorskip("mlflow.sklearn")
+    X, y = diabetes
+    reg = KerasMLPRegressor(epochs=2, random_state=0).fit(X, y)
+    trusted = sio.get_untrusted_types(data=sio.dumps(reg))
+    mlflow_sklearn.save_model(reg, tmp_path / "model", skops_trusted_types=trusted)
+    loaded = mlflow_sklearn.load_model(str(tmp_path / "model"))
+    np.testing.assert_array_equal(loaded.predict(X), reg.predict(X))
