@@ -208,10 +208,32 @@ def accuracy_metric(form, logits):
     if form == "index":
         return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     if form == "column":
-        return keras.metrics.BinaryAccuracy(
-            name="accuracy", threshold=0.0 if logits else 0.5
-        )
+        if not logits:
+            return keras.metrics.BinaryAccuracy(name="accuracy")
+        try:
+            return keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)
+        except ValueError:  # Keras before 3.4 takes thresholds in (0, 1) only
+            return LogitBinaryAccuracy(name="accuracy")
     return keras.metrics.CategoricalAccuracy(name="accuracy")
+
+
+@keras.saving.register_keras_serializable(package="skdigits")
+def logit_binary_accuracy(y_true, y_pred):
+    """The binary accuracy of logits: a logit above 0 is a 1."""
+    return keras.metrics.binary_accuracy(y_true, keras.ops.sigmoid(y_pred))
+
+
+@keras.saving.register_keras_serializable(package="skdigits")
+class LogitBinaryAccuracy(keras.metrics.MeanMetricWrapper):
+    """``logit_binary_accuracy`` as a metric that improves upwards (as
+    Keras's accuracies say, for callbacks' ``mode="auto"``)."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(logit_binary_accuracy, name=name, dtype=dtype)
+        self._direction = "up"
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
 
 
 def metric_names(compile_args):
