@@ -19,7 +19,8 @@ def test_example_runs_quick(script):
         timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "accuracy" in done.stdout.lower()
+    # Each example reports how well its models do: accuracy or R².
+    assert "accuracy" in done.stdout.lower() or "r²" in done.stdout.lower()
 
 
 def test_every_example_has_quick_mode():
