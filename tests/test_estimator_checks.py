@@ -155,7 +155,9 @@ def test_cnn_fails_non_image_checks_with_image_shape_error():
         expected_failed_checks=dict.fromkeys(CNN_NOT_IMAGE_CHECKS, "not an image"),
     )
     failed = [r for r in results if r["status"] in ("failed", "xfail")]
-    assert {r["check_name"] for r in failed} == set(CNN_NOT_IMAGE_CHECKS)
+    # Of the checks this scikit-learn has (1.6 has no sparse-tag check).
+    ran = {r["check_name"] for r in results}
+    assert {r["check_name"] for r in failed} == set(CNN_NOT_IMAGE_CHECKS) & ran
     for result in failed:
         assert any("image_shape" in m for m in _messages(result["exception"])), (
             result["check_name"],
