@@ -563,6 +563,6 @@ class PresetClassifier(Preset, KerasClassifier):
     def _output_activation(self, meta):
         """The builder's output activation: sigmoid units for multilabel
         targets, else the parameter's."""
-        if meta["target_type_"] == MULTILABEL:
+        if meta.get("target_type_") == MULTILABEL:
             return "sigmoid"
         return getattr(self, "output_activation", "softmax")
