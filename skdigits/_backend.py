@@ -8,7 +8,7 @@ naming the extra to install.
 
 import os
 
-from skdigits import _quiet_import
+from skdigits import _quiet_import, _threads
 
 MISSING = (
     "skdigits trains through TensorFlow, which is not installed here: "
@@ -32,6 +32,7 @@ def _quiet_first_import():
         )
     import keras
 
+    _threads.apply(tensorflow)  # before any op starts TensorFlow's runtime
     return tensorflow, keras
 
 

@@ -28,10 +28,11 @@ from skdigits import (
     _plan,
     _predict,
     _routing,
+    _threads,
     _training,
     _tuning,
 )
-from skdigits._backend import keras
+from skdigits._backend import keras, tf
 from skdigits._building import NetworkBuilding
 from skdigits._compat import (
     Interval,
@@ -215,7 +216,7 @@ class KerasEstimator(RoutedParameters, NetworkBuilding, KerasPickling, BaseEstim
     ):
         """Every step of a fit up to its commit, which it returns (with
         ``train`` False, of ``initialize``: nothing trains)."""
-        _training.honour_thread_limit()
+        _threads.apply(tf)  # a no-op unless a Dask worker started after import
         extra = self._extra()
         settings = self._fit_settings(extra)
         data = self._fit_data(X, y, sample_weight, settings, warm=warm, classes=classes)

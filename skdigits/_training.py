@@ -7,7 +7,6 @@ frozen plan, the fit's rows) and knows nothing of the estimator's kind.
 
 import contextlib
 import dataclasses
-import os
 import signal
 import threading
 
@@ -55,28 +54,6 @@ class Trained:
     early_exit: EarlyExit
     best: BestModel
     callbacks: list
-
-
-def honour_thread_limit():
-    """Give TensorFlow the thread budget that OMP_NUM_THREADS sets.
-
-    joblib's workers (``GridSearchCV(n_jobs=k)``) get ``OMP_NUM_THREADS``
-    of ``cores // k``; BLAS and OpenMP honour it, TensorFlow does not.
-    Applied only before TensorFlow's runtime starts, and only when neither
-    ``TF_NUM_INTRAOP_THREADS`` nor an explicit TensorFlow setting says
-    otherwise.
-    """
-    limit = os.environ.get("OMP_NUM_THREADS", "")
-    if not limit.isdigit() or int(limit) < 1 or "TF_NUM_INTRAOP_THREADS" in os.environ:
-        return
-    threading_config = tf.config.threading
-    if threading_config.get_intra_op_parallelism_threads() != 0:
-        return
-    try:
-        threading_config.set_intra_op_parallelism_threads(int(limit))
-        threading_config.set_inter_op_parallelism_threads(int(limit))
-    except RuntimeError:
-        pass  # the runtime has started: too late, keep its pools
 
 
 @contextlib.contextmanager

@@ -54,3 +54,29 @@ def test_grid_search_on_local_dask_cluster(digits, restored_environ):
     np.testing.assert_array_equal(
         on_dask.predict_proba(X_test), serial.predict_proba(X_test)
     )
+
+
+@pytest.mark.slow
+def test_a_dask_worker_shares_its_threads(restored_environ):
+    # The nanny sets OMP_NUM_THREADS=1 in its worker, yet the worker runs
+    # two tasks at once on one TensorFlow: its pools get both threads.
+    distributed = pytest.importorskip("distributed")
+
+    def pools():
+        import skdigits._backend as backend
+
+        config = backend.tf.config.threading
+        omp = os.environ.get("OMP_NUM_THREADS")
+        return (
+            omp,
+            config.get_intra_op_parallelism_threads(),
+            config.get_inter_op_parallelism_threads(),
+        )
+
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert client.submit(pools, pure=False).result() == ("1", 2, 2)
