@@ -49,9 +49,7 @@ def test_a_worker_on_16_cores_of_4_workers_gets_4_threads(monkeypatch):
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(_parallel_backends, "cpu_count", lambda *a, **k: 16)
-    pools = Parallel(n_jobs=4, backend="loky")(
-        delayed(_pools)() for _ in range(8)
-    )
+    pools = Parallel(n_jobs=4, backend="loky")(delayed(_pools)() for _ in range(8))
     assert set(pools) == {(4, 4)}
 
 
