@@ -205,9 +205,13 @@ class TestBestModel:
 
 
 def test_rules_on_a_real_keras_fit():
+    # Centred features and a fixed Keras seed: the weights the suite's earlier
+    # tests left the global seed at must not decide whether 0.9 is reached
+    # (uncentred features stalled below it on Keras 3.3 once the rate drops).
+    keras.utils.set_random_seed(0)
     rng = np.random.RandomState(0)
-    X = rng.rand(200, 4).astype("float32")
-    Y = np.eye(2, dtype="float32")[(X[:, 0] > 0.5).astype(int)]
+    X = rng.randn(200, 4).astype("float32")
+    Y = np.eye(2, dtype="float32")[(X[:, 0] > 0).astype(int)]
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "softmax")])
     model.compile(
         optimizer=keras.optimizers.Adam(0.05),
