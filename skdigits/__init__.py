@@ -7,7 +7,7 @@ use, so that ``skdigits.datasets`` loads MNIST without them.
 import importlib
 import os
 
-from skdigits import _quiet_import
+from skdigits import _cpu, _quiet_import
 
 # TensorFlow's C++ start-up lines are noise for a library's user; set before
 # TensorFlow is first imported (the estimators import it lazily, through
@@ -15,6 +15,9 @@ from skdigits import _quiet_import
 # does not reach are dropped during TensorFlow's first import, by whoever
 # it is imported (see _quiet_import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# oneDNN's kernels on every x86-64 CPU, not only those TensorFlow turns
+# them on for (see _cpu); TF_ENABLE_ONEDNN_OPTS=0 keeps Eigen's.
+_cpu.choose_onednn()
 _quiet_import.install()
 
 __version__ = "0.1.0"

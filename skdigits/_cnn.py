@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 
 from skdigits._classifier import PresetClassifier
-from skdigits._compat import Interval
+from skdigits._compat import Interval, StrOptions
+from skdigits._cpu import PRECISIONS, resolve_precision
 from skdigits._models import build_cnn, infer_image_shape
 from skdigits._presets import CNN_PRESETS
 
@@ -16,13 +17,16 @@ class KerasCNNClassifier(PresetClassifier):
     """A convolutional network for digits as a scikit-learn classifier.
 
     The Flux model zoo's network, made lean and quick to train: three
-    blocks of 3x3 convolution (16, 32, 32 filters, relu) and 2x2
+    blocks of 3x3 convolution (8, 32, 32 filters, relu) and 2x2
     max-pooling, then a relu ``Dense`` layer of 128 units with dropout and a
-    softmax output. The training images are shifted at random by up to 5%,
-    and the learning rate follows a one-cycle schedule: it rises over the
+    softmax output. Each training image is shifted at random by up to 2
+    whole pixels (MNIST; 5% of the side on images under 20 pixels), and
+    the learning rate follows a one-cycle schedule: it rises over the
     first quarter of the steps, then decays to 0 by the last. On all of
-    MNIST that is 9 epochs on every row, for about 99.4% (see the
-    benchmarks). ``from_preset("v0.1")`` gives skdigits 0.1's default
+    MNIST that is 8 epochs on every row, for about 99.4% (see the
+    benchmarks). ``from_preset("v0.2")`` gives skdigits 0.2's default (16
+    first filters, sub-pixel shifts, 9 epochs),
+    ``from_preset("v0.1")`` skdigits 0.1's default
     (batch normalisation, rate drops on a plateau over up to 20 epochs),
     ``from_preset("zoo")`` the model zoo's network and schedule as
     published. X is canonically 2-D rows of ``height * width`` pixels (so
@@ -31,7 +35,7 @@ class KerasCNNClassifier(PresetClassifier):
 
     Parameters
     ----------
-    filters : sequence of int, default=(16, 32, 32)
+    filters : sequence of int, default=(8, 32, 32)
         Filters of each convolution block.
     kernel_size : int, default=3
         Side of the square convolution kernels.
@@ -42,10 +46,13 @@ class KerasCNNClassifier(PresetClassifier):
         Standard deviation of the training-time Gaussian input noise.
     batch_norm : bool, default=False
         Batch normalisation between each convolution and its relu.
-    shift : float, default=0.05
-        Largest random translation during training, as a fraction of the
-        image's height and width (0.05 moves 28-pixel digits by up to 1.4
-        pixels); 0 disables it.
+    shift : "auto", int or float, default="auto"
+        Largest random translation during training: an int is whole pixels
+        (each image moved by its own offsets), a float in [0, 1) a fraction
+        of the image's height and width, moved with bilinear interpolation
+        (0.05 moves 28-pixel digits by up to 1.4 pixels); 0 disables it.
+        "auto" is 2 pixels on images of at least 20 pixels a side, 0.05 on
+        smaller ones (see :func:`build_cnn`).
     dense_units : int or None, default=128
         Units of the relu ``Dense`` layer before the output; None has none
         (the model zoo's network).
@@ -65,7 +72,7 @@ class KerasCNNClassifier(PresetClassifier):
     epochs : int or "auto", default="auto"
         The number of passes over the training data (the most, when a rule
         may stop earlier). "auto" gives about 1,000 gradient steps, at least
-        9 epochs with a schedule (20 without) and at most 200: 9 on all of
+        8 epochs with a schedule (20 without) and at most 200: 8 on all of
         MNIST, 91 on ``load_digits``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes (keyed by label), multiplied into the sample
@@ -110,6 +117,12 @@ class KerasCNNClassifier(PresetClassifier):
     jit_compile : bool or "auto", default="auto"
         Compile the training steps with XLA; "auto" leaves convolutions to
         TensorFlow's own kernels.
+    precision : {"auto", "float32", "mixed_bfloat16"}, default="auto"
+        The network's Keras dtype policy. "mixed_bfloat16" computes in
+        bfloat16 with float32 weights and a float32 output; "auto" chooses
+        it only where the CPU multiplies bfloat16 natively (AVX512_BF16 or
+        AMX-BF16 in ``/proc/cpuinfo``), float32 elsewhere, where bfloat16
+        is emulated and slower.
     **kwargs
         Routed parameters, as :class:`KerasClassifier` takes them.
 
@@ -117,6 +130,9 @@ class KerasCNNClassifier(PresetClassifier):
     ----------
     image_shape_ : tuple (height, width)
         The image shape used.
+    precision_ : str
+        The dtype policy the network was built with ("float32" or
+        "mixed_bfloat16").
     model_, classes_, n_features_in_, feature_names_in_, input_shape_, \
 batch_size_, gd_variant_, history_, n_iter_, best_epoch_, best_score_, \
 stop_reason_, callbacks_
@@ -152,11 +168,17 @@ stop_reason_, callbacks_
         "image_shape": [tuple, list, None],
         "noise_std": [Interval(Real, 0, None, closed="left")],
         "batch_norm": ["boolean"],
-        "shift": [Interval(Real, 0, 1, closed="left")],
+        "shift": [
+            StrOptions({"auto"}),
+            Interval(Integral, 0, None, closed="left"),
+            Interval(Real, 0, 1, closed="left"),
+        ],
         "dense_units": [Interval(Integral, 1, None, closed="left"), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "precision": [StrOptions({"auto", *PRECISIONS})],
     }
     _presets = CNN_PRESETS
+    _added_parameters = {"precision": "float32"}  # skdigits 0.2 built float32
     _builder = staticmethod(build_cnn)
 
     def __init__(
@@ -190,6 +212,7 @@ stop_reason_, callbacks_
         restore_best_weights=_DEFAULT["restore_best_weights"],
         checkpoint_path=None,
         jit_compile="auto",
+        precision="auto",
         **kwargs,
     ):
         self.filters = filters
@@ -220,6 +243,7 @@ stop_reason_, callbacks_
         self.restore_best_weights = restore_best_weights
         self.checkpoint_path = checkpoint_path
         self.jit_compile = jit_compile
+        self.precision = precision
         vars(self).update(kwargs)
 
     def _input_samples(self, X, *, reset):
@@ -270,10 +294,17 @@ stop_reason_, callbacks_
         # pickles).
         if self._output_activation(meta) != "softmax":
             arguments["output_activation"] = self._output_activation(meta)
+        precision = resolve_precision(self.precision)
+        if precision != "float32":  # likewise
+            arguments["precision"] = precision
         return arguments
 
     def _fitted_extra(self, model, meta):
-        return {"image_shape_": self._builder_arguments(meta)["image_shape"]}
+        arguments = self._builder_arguments(meta)
+        return {
+            "image_shape_": arguments["image_shape"],
+            "precision_": arguments.get("precision", "float32"),
+        }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -13,7 +13,9 @@ from numbers import Integral
 
 import numpy as np
 
+from skdigits import _tuning
 from skdigits._backend import keras
+from skdigits._layers import PixelShift
 from skdigits._presets import CNN_PRESETS, MLP_PRESETS
 
 _MLP = MLP_PRESETS["default"]
@@ -164,6 +166,7 @@ def build_cnn(
     dense_units=_CNN["dense_units"],
     dropout=_CNN["dropout"],
     output_activation="softmax",
+    precision="float32",
     seed=None,
 ):
     """Build a convolutional network for rows of ``height * width`` pixels.
@@ -184,7 +187,7 @@ def build_cnn(
         Height and width of the images.
     n_classes : int
         Number of output units.
-    filters : sequence of int, default=(16, 32, 32)
+    filters : sequence of int, default=(8, 32, 32)
         Filters of each convolution block.
     kernel_size : int, default=3
         Side of the square convolution kernels.
@@ -192,10 +195,16 @@ def build_cnn(
         Standard deviation of the training-time input noise; 0 disables it.
     batch_norm : bool, default=True
         Batch normalisation between each convolution and its relu.
-    shift : float, default=0.05
-        Largest random translation during training, as a fraction of the
-        height and width (0.05 moves a 28-pixel digit by up to 1.4 pixels);
-        the border pixels are repeated into the gap. 0 disables it.
+    shift : "auto", int or float, default="auto"
+        Largest random translation during training: an int is whole pixels
+        (each image moved by its own offsets, a cheap gather; see
+        ``PixelShift``), a float in [0, 1) a fraction of the height and
+        width, moved with bilinear interpolation (``RandomTranslation``;
+        0.05 moves a 28-pixel digit by up to 1.4 pixels). The border pixels
+        are repeated into the gap; 0 disables it. "auto" is 2 pixels for
+        images of at least 20 pixels a side (MNIST) and 0.05 for smaller
+        ones (on ``load_digits``' 8x8 images a pixel is an eighth of the
+        digit).
     dense_units : int or None, default=128
         Units of the hidden ``Dense`` layer before the output; None has none
         (the model zoo's network).
@@ -203,6 +212,10 @@ def build_cnn(
         Dropout rate before the output layer, during training only.
     output_activation : {"softmax", "sigmoid", "linear"}, default="softmax"
         Activation of the output layer ("sigmoid" for multilabel targets).
+    precision : {"float32", "mixed_bfloat16"}, default="float32"
+        The layers' Keras dtype policy: "mixed_bfloat16" computes in
+        bfloat16 with float32 weights (fast only on CPUs with native
+        bfloat16 products); the output activation stays float32.
     seed : int or None, default=None
         Seed of the initialisers, the shifts and the noise.
 
@@ -223,8 +236,17 @@ def build_cnn(
     (kernel_size,) = _check_positive_ints("kernel_size", kernel_size)
     if noise_std < 0:
         raise ValueError(f"noise_std must be >= 0, got {noise_std}")
-    if not 0 <= shift < 1:
-        raise ValueError(f"shift must be in [0, 1), got {shift}")
+    if isinstance(shift, str) and shift == "auto":
+        big = min(height, width) >= _tuning.AUTO_SHIFT_MIN_SIDE
+        shift = _tuning.AUTO_SHIFT_PIXELS if big else _tuning.AUTO_SHIFT_FRACTION
+    whole_pixels = isinstance(shift, Integral) and not isinstance(shift, bool)
+    if isinstance(shift, str | bool) or not (
+        shift >= 0 if whole_pixels else 0 <= shift < 1
+    ):
+        raise ValueError(
+            f"shift must be 'auto', a whole number of pixels >= 0 or a "
+            f"fraction in [0, 1), got {shift!r}"
+        )
     smallest = 2 ** len(filters)
     if min(height, width) < smallest:
         raise ValueError(
@@ -236,6 +258,12 @@ def build_cnn(
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
     _check_output_activation(output_activation)
+    if precision not in ("float32", "mixed_bfloat16"):
+        raise ValueError(
+            f"precision must be 'float32' or 'mixed_bfloat16', got {precision!r}"
+        )
+    # Every layer but the output activation computes in ``precision``.
+    policy = {} if precision == "float32" else {"dtype": precision}
     # Layer seeds: one per convolution, then the output layer, the noise,
     # the shifts, the hidden dense layer and the dropout (each appended
     # after the others, so that the earlier layers' seeds stay put).
@@ -245,17 +273,19 @@ def build_cnn(
     ]
     layers = [
         keras.Input((height * width,)),
-        keras.layers.Reshape((height, width, 1)),
+        keras.layers.Reshape((height, width, 1), **policy),
     ]
-    if shift > 0:
+    if whole_pixels and shift > 0:
+        layers.append(PixelShift(int(shift), seed=shift_seed, **policy))
+    elif shift > 0:
         # "nearest" repeats the border, the background whatever its scale.
         layers.append(
             keras.layers.RandomTranslation(
-                shift, shift, fill_mode="nearest", seed=shift_seed
+                shift, shift, fill_mode="nearest", seed=shift_seed, **policy
             )
         )
     if noise_std > 0:
-        layers.append(keras.layers.GaussianNoise(noise_std, seed=noise_seed))
+        layers.append(keras.layers.GaussianNoise(noise_std, seed=noise_seed, **policy))
     for n_filters, layer_seed in zip(filters, seeds, strict=False):
         init = keras.initializers.GlorotUniform(layer_seed)
         if batch_norm:
@@ -267,12 +297,13 @@ def build_cnn(
                     padding="same",
                     use_bias=False,
                     kernel_initializer=init,
+                    **policy,
                 ),
                 # Momentum 0.9 (PyTorch's default; Keras's is 0.99) settles
                 # the moving statistics within tens of steps, so that short
                 # fits on small data predict well too.
-                keras.layers.BatchNormalization(momentum=0.9),
-                keras.layers.Activation("relu"),
+                keras.layers.BatchNormalization(momentum=0.9, **policy),
+                keras.layers.Activation("relu", **policy),
             ]
         else:
             layers.append(
@@ -282,24 +313,32 @@ def build_cnn(
                     padding="same",
                     activation="relu",
                     kernel_initializer=init,
+                    **policy,
                 )
             )
-        layers.append(keras.layers.MaxPooling2D(2))
-    layers.append(keras.layers.Flatten())
+        layers.append(keras.layers.MaxPooling2D(2, **policy))
+    layers.append(keras.layers.Flatten(**policy))
     if dense_units is not None:
         layers.append(
             keras.layers.Dense(
                 dense_units,
                 activation="relu",
                 kernel_initializer=keras.initializers.GlorotUniform(hidden_seed),
+                **policy,
             )
         )
     if dropout > 0:
-        layers.append(keras.layers.Dropout(dropout, seed=dropout_seed))
+        layers.append(keras.layers.Dropout(dropout, seed=dropout_seed, **policy))
     layers += [
         keras.layers.Dense(
-            n_classes, kernel_initializer=keras.initializers.GlorotUniform(dense_seed)
+            n_classes,
+            kernel_initializer=keras.initializers.GlorotUniform(dense_seed),
+            **policy,
         ),
-        keras.layers.Activation(output_activation, name="output_activation"),
+        keras.layers.Activation(
+            output_activation,
+            name="output_activation",
+            **({"dtype": "float32"} if policy else {}),
+        ),
     ]
     return keras.Sequential(layers, name="cnn")

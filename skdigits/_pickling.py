@@ -34,8 +34,12 @@ class KerasPickling:
             state["_given_models"] = given
         return state
 
+    # Parameters added since an earlier release, with the value that
+    # reproduces what that release's pickles did (set where one lacks them).
+    _added_parameters: dict = {}
+
     def __setstate__(self, state):
-        state = dict(state)
+        state = {**self._added_parameters, **state}
         for key, (data, modules) in state.pop("_given_models", {}).items():
             # Never trained: its optimizer holds no state.
             state[key] = _saving.model_from_bytes(data, modules, optimizer_state=False)

@@ -13,8 +13,8 @@ default 2 that ``skdigits/__init__.py`` sets: info and warnings dropped,
 errors kept) and passes everything else on as it arrives, so an import
 that fails still shows why. ``install()`` applies this to the first import
 of TensorFlow after ``import skdigits``, whoever imports it (skdigits, or
-the user's own ``import keras``). Nothing is changed outside that import:
-oneDNN stays as TensorFlow chose, and Python's logging and warnings are
+the user's own ``import keras``). Nothing else is changed here (``_cpu``
+chooses oneDNN), and Python's logging and warnings are
 untouched (but for one warning that NumPy 1.x gives about a patch Keras
 3.13 makes while it is imported). No TensorFlow is imported here.
 """

@@ -126,7 +126,8 @@ def test_errors_are_one_line(trained, args, message):
 @pytest.mark.parametrize(
     ("model", "filters", "batch_norm", "shift"),
     [
-        ("cnn", (16, 32, 32), False, 0.05),
+        ("cnn", (8, 32, 32), False, "auto"),
+        ("cnn-v0.2", (16, 32, 32), False, 0.05),
         ("cnn-v0.1", (16, 32, 32), True, 0.1),
         ("cnn-zoo", (16, 32, 32), False, 0.0),
         ("CNN-BN-Shift", (32, 64, 64), True, 0.1),

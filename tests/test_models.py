@@ -82,8 +82,16 @@ def test_default_preset_is_the_defaults(builder, estimator, presets):
 
 
 def test_zoo_cnn_architecture():
+    zoo = CNN_PRESETS["zoo"]
     model = build_cnn(
-        (28, 28), 10, batch_norm=False, shift=0, dense_units=None, dropout=0, seed=0
+        (28, 28),
+        10,
+        filters=zoo["filters"],
+        batch_norm=False,
+        shift=0,
+        dense_units=None,
+        dropout=0,
+        seed=0,
     )
     convs = [layer for layer in model.layers if "conv" in layer.name]
     assert [c.filters for c in convs] == [16, 32, 32]

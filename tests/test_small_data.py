@@ -29,7 +29,7 @@ def test_auto_plan(n, batch, epochs):
 
 
 @pytest.mark.parametrize(
-    ("n", "epochs"), [(54_000, 9), (60_000, 9), (1_347, 91), (1_000, 63)]
+    ("n", "epochs"), [(54_000, 8), (60_000, 8), (1_347, 91), (1_000, 63)]
 )
 def test_auto_epochs_with_a_schedule(n, epochs):
     # A schedule that decays to the end needs fewer epochs on large data;
