@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import accuracy  # noqa: E402
 import bench_core  # noqa: E402
+import bench_main_job  # noqa: E402
 import bench_peers  # noqa: E402
 import bench_regression  # noqa: E402
 import bench_serve  # noqa: E402
@@ -30,6 +31,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     common = ["--out", args.out] + (["--quick"] if args.quick else [])
     parts = [
+        ("The main job", bench_main_job, "main_job.md"),
         ("Against raw Keras", bench_core, "bench_core.md"),
         ("Against peers", bench_peers, "bench_peers.md"),
         ("Small data and short fits", bench_small, "bench_small.md"),
