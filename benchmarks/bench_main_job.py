@@ -79,7 +79,6 @@ print(json.dumps(out))
 
 ZOO_EPOCH = r"""
 import json, sys, time
-sys.path.insert(0, sys.argv[2])
 from accuracy import raw_zoo
 from skdigits.datasets import load_mnist
 
@@ -92,19 +91,6 @@ start = time.perf_counter()
 raw_zoo(X, y, X_test[:10], y_test[:10], 0, 1, None)
 print(json.dumps({"seconds": time.perf_counter() - start}))
 """
-
-
-def child(code, *args):
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        env=ENVIRON,
-        timeout=3600,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main_job(which, old_tree, folder, quick):
@@ -155,7 +141,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).parent))
-    from _report import machine
+    from _report import child_json, machine
 
     from skdigits import _cpu
 
@@ -175,8 +161,8 @@ def main(argv=None):
             for which in ("old", "new"):
                 runs[which].append(main_job(which, old_tree, tmp, args.quick))
                 print(which, runs[which][-1], flush=True)
-    zoo = child(ZOO_EPOCH, quick, str(Path(__file__).parent))["seconds"]
-    engine = child(ENGINE, quick)
+    zoo = child_json(ZOO_EPOCH, quick)["seconds"]
+    engine = child_json(ENGINE, quick)
     old = min(runs["old"], key=lambda r: r["wall seconds"])
     new = min(runs["new"], key=lambda r: r["wall seconds"])
     epochs = new["epochs"]
