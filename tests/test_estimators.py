@@ -193,10 +193,12 @@ def test_cnn_presets():
 
     default = KerasCNNClassifier()
     assert (default.filters, default.batch_norm, default.shift) == (
-        (16, 32, 32),
+        (8, 32, 32),
         False,
-        0.05,
+        "auto",
     )
+    v02 = KerasCNNClassifier.from_preset("v0.2")
+    assert (v02.filters, v02.shift, v02.epochs) == ((16, 32, 32), 0.05, 9)
     assert (default.lr_schedule, default.lr_patience) == ("one-cycle", None)
     # Every preset is complete: from_preset gives exactly its values.
     for name, preset in CNN_PRESETS.items():
