@@ -2,7 +2,7 @@
 
     python benchmarks/run_all.py [--quick] [--accuracy] [--out bench-results]
 
-``--quick`` shrinks every workload (a few minutes; CI runs it as a smoke
+``--quick`` shrinks every workload (a few minutes; a smoke
 test, not a pass/fail on speed). ``--accuracy`` adds the full-MNIST
 accuracy runs (tens of minutes).
 """
