@@ -12,14 +12,26 @@ from pathlib import Path
 
 
 def machine():
-    """What the figures were measured on."""
-    import keras
-    import tensorflow as tf
+    """What the figures were measured on.
+
+    The versions come from the installed packages' metadata: importing
+    TensorFlow here would print its banner and would decide oneDNN for the
+    children this process starts.
+    """
+    from importlib import metadata
+
+    def version(*names):
+        for name in names:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        return "not installed"
 
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, TensorFlow {tf.__version__}, "
-        f"Keras {keras.__version__}"
+        f"{platform.python_version()}, TensorFlow "
+        f"{version('tensorflow', 'tensorflow-cpu')}, Keras {version('keras')}"
     )
 
 
