@@ -124,3 +124,28 @@ def test_workers_are_quiet():
         PYTHONWARNINGS="error",
     )
     assert done.stdout == "" and done.stderr == ""
+
+
+def _fit_in_worker(X, y):
+    """(this process's id, the trainers its cache held before a fit)."""
+    from skdigits import KerasMLPClassifier, _engine
+
+    cached = sum(len(trainers) for trainers in _engine._idle.values())
+    KerasMLPClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
+    return os.getpid(), cached
+
+
+@pytest.mark.slow  # two workers import TensorFlow: about 15 s
+def test_a_second_search_finds_the_workers_warm(digits):
+    # joblib keeps its loky workers between calls, and the trainers that the
+    # first call's fits compiled stay cached in them: the second call's fits
+    # reuse them instead of compiling again.
+    X, _, y, _ = digits
+    first = Parallel(n_jobs=2, backend="loky")(
+        delayed(_fit_in_worker)(X, y) for _ in range(4)
+    )
+    second = Parallel(n_jobs=2, backend="loky")(
+        delayed(_fit_in_worker)(X, y) for _ in range(4)
+    )
+    assert {pid for pid, _ in second} <= {pid for pid, _ in first}
+    assert all(cached >= 1 for _, cached in second)
