@@ -1,5 +1,7 @@
 """scikit-learn's own estimator checks, over every estimator."""
 
+import functools
+
 import keras
 import pytest
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
@@ -14,7 +16,7 @@ from skdigits import (
 )
 
 
-def small_network(meta, units=16):
+def _small_network(meta, units=16):
     """A user's model function: one hidden layer, a softmax per class (a
     sigmoid per label for multilabel targets)."""
     multilabel = meta["target_type_"] == "multilabel-indicator"
@@ -29,7 +31,7 @@ def small_network(meta, units=16):
     )
 
 
-def small_regressor(meta, units=16):
+def _small_regressor(meta, units=16):
     """A user's regression model function: one linear unit per output."""
     return keras.Sequential(
         [
@@ -40,7 +42,7 @@ def small_regressor(meta, units=16):
     )
 
 
-def small_autoencoder(meta, units=4):
+def _small_autoencoder(meta, units=4):
     """A user's encoder: a code layer, then the features again (an
     autoencoder, fitted without y), or the targets (fitted on y)."""
     autoencoder = meta["target_type_"] == "autoencoder"
@@ -53,6 +55,26 @@ def small_autoencoder(meta, units=4):
             ),
         ]
     )
+
+
+class Named:
+    """A model function whose repr is its name: scikit-learn's test ids hold
+    the estimators' reprs, which must be equal in every pytest-xdist worker
+    (a function's repr holds its address)."""
+
+    def __init__(self, function):
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self):
+        return self.__wrapped__.__name__.lstrip("_")
+
+
+small_network = Named(_small_network)
+small_regressor = Named(_small_regressor)
+small_autoencoder = Named(_small_autoencoder)
 
 
 # Default parameters, as a user first tries them (random_state only).
