@@ -292,6 +292,15 @@ class KerasTransformer(
                 f"output_layer={self.output_layer!r} is not a layer of the "
                 f"model; its layers are {names}"
             ) from None
+        if isinstance(model, keras.Sequential):
+            # The layers up to it as a Sequential of their own: a stack of
+            # dense layers is then predicted by NumPy in float64, as a whole
+            # model's is, so that a row's output does not depend on the rows
+            # transformed with it.
+            stop = model.layers.index(layer) + 1
+            return keras.Sequential(
+                [keras.Input(model.input_shape[1:]), *model.layers[:stop]]
+            )
         try:
             return keras.Model(model.inputs, layer.output)
         except (AttributeError, ValueError, TypeError) as exc:

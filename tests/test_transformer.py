@@ -55,6 +55,21 @@ def test_autoencoder_fit_is_model_fit_on_x(digits):
     )
 
 
+def test_a_rows_code_does_not_depend_on_the_rows_with_it(digits):
+    # As a classifier's probabilities (scikit-learn's
+    # check_methods_sample_order_invariance asks for it to 1e-7, under
+    # float32's rounding): the code layer of a dense stack is read in
+    # float64, so a row alone, in a batch or in another order gives the
+    # same float32 code.
+    X = digits[0][:300]
+    enc = KerasTransformer(autoencoder, output_layer="code", epochs=2, random_state=0)
+    codes = enc.fit(X).transform(X)
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_array_equal(enc.transform(X[order]), codes[order])
+    alone = np.concatenate([enc.transform(X[i : i + 1]) for i in range(0, 300, 7)])
+    np.testing.assert_array_equal(alone, codes[::7])
+
+
 def test_embedding_trained_on_labels(digits):
     # y given: the model trains on it (here class indices with a sparse
     # loss), and transform returns the embedding layer's outputs.
