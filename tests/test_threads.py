@@ -147,5 +147,10 @@ def test_a_second_search_finds_the_workers_warm(digits):
     second = Parallel(n_jobs=2, backend="loky")(
         delayed(_fit_in_worker)(X, y) for _ in range(4)
     )
-    assert {pid for pid, _ in second} <= {pid for pid, _ in first}
-    assert all(cached >= 1 for _, cached in second)
+    # Which worker runs which task is joblib's choice: one worker may have
+    # run every task of the first call. The workers of the first call that
+    # the second call used must have held trainers before its fits.
+    workers = {pid for pid, _ in first}
+    kept = [cached for pid, cached in second if pid in workers]
+    assert kept, "the second call ran in new worker processes"
+    assert all(cached >= 1 for cached in kept)
