@@ -100,9 +100,10 @@ def bench_arguments(doc, argv, quick_help):
     return parser.parse_args(argv)
 
 
-def child_json(code, *args, timeout=1800):
+def child_json(code, *args, timeout=1800, env=None):
     """Run ``code`` in a fresh Python process (in this folder, so that the
-    benchmark modules import) and return the JSON of its last output line."""
+    benchmark modules import; with ``env``, in that environment) and return
+    the JSON of its last output line."""
     out = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -110,6 +111,7 @@ def child_json(code, *args, timeout=1800):
         check=True,
         timeout=timeout,
         cwd=Path(__file__).parent,
+        env=env,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
 

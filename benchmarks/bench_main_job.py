@@ -19,6 +19,11 @@ a warm process (the median of 3 epochs, timed by a callback):
 - rest of the process: the main job's wall time less its training seconds
   (importing TensorFlow, loading MNIST, testing, saving, the plot).
 
+The epochs' CPU share (user and system seconds over wall seconds) is
+measured too, once with oneDNN as skdigits chooses it and once with
+``TF_ENABLE_ONEDNN_OPTS=0`` (Eigen's kernels), to show what limits the
+process's share.
+
 Writes ``main_job.json`` and ``main_job.md`` to ``--out``;
 ``benchmarks/results/main_job.json`` holds a run's figures for the docs'
 plot (``examples/main_job_time.py``).
@@ -44,7 +49,7 @@ ENVIRON = dict(os.environ)
 OLD_REF = "2e6abf2"
 
 ENGINE = r"""
-import json, statistics, sys, time
+import json, os, statistics, sys, time
 from skdigits import KerasCNNClassifier
 from skdigits._backend import keras
 from skdigits.datasets import load_mnist
@@ -55,15 +60,20 @@ if quick:
     X, y = X[:6000], y[:6000]
 
 
+def cpu():
+    return sum(os.times()[:2])  # this process's user and system seconds
+
+
 class EpochTimer(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
-        self.seconds = []
+        self.seconds, self.cpu = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
+        self.start, self.start_cpu = time.perf_counter(), cpu()
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.start)
+        self.cpu.append(cpu() - self.start_cpu)
 
 
 out = {}
@@ -73,7 +83,9 @@ for name, params in (("with shifts", {}), ("without shifts", {"shift": 0})):
     clf = KerasCNNClassifier(
         random_state=0, epochs=3, callbacks=[EpochTimer()], **params
     ).fit(X, y)
-    out[name] = statistics.median(clf.callbacks_[0].seconds)
+    timer = clf.callbacks_[0]
+    out[name] = statistics.median(timer.seconds)
+    out[name + ", CPU percent"] = round(100 * sum(timer.cpu) / sum(timer.seconds))
 print(json.dumps(out))
 """
 
@@ -163,6 +175,8 @@ def main(argv=None):
                 print(which, runs[which][-1], flush=True)
     zoo = child_json(ZOO_EPOCH, quick)["seconds"]
     engine = child_json(ENGINE, quick)
+    # The same epochs on Eigen's kernels (oneDNN off), for the CPU share.
+    eigen = child_json(ENGINE, quick, env={**ENVIRON, "TF_ENABLE_ONEDNN_OPTS": "0"})
     old = min(runs["old"], key=lambda r: r["wall seconds"])
     new = min(runs["new"], key=lambda r: r["wall seconds"])
     epochs = new["epochs"]
@@ -188,6 +202,7 @@ def main(argv=None):
         "ratio": new["wall seconds"] / old["wall seconds"],
         "zoo raw-Keras epoch seconds": zoo,
         "epoch seconds": engine,
+        "epoch seconds, oneDNN off": eigen,
         "split seconds": split,
     }
     args.out.mkdir(parents=True, exist_ok=True)
@@ -220,6 +235,17 @@ def main(argv=None):
         lines.append(
             f"| {part} | {seconds:.1f} | {seconds / new['wall seconds']:.0%} |"
         )
+    lines += [
+        "",
+        "| an epoch of the new default (median of 3) | seconds | CPU |",
+        "|---|---:|---:|",
+    ]
+    for kernels, figures in (("as chosen", engine), ("oneDNN off", eigen)):
+        for name in ("with shifts", "without shifts"):
+            lines.append(
+                f"| {name}, {kernels} | {figures[name]:.2f} | "
+                f"{figures[name + ', CPU percent']}% |"
+            )
     text = "\n".join(lines) + "\n"
     (args.out / "main_job.md").write_text(text)
     print(text)
