@@ -177,19 +177,39 @@ def scheduled_rate(schedule, step, total, peak):
     return peak * tf.where(t < warm, rising, falling)
 
 
-def _steps_loop(step, first, last):
-    """``step(first)``, then ``step(i)`` for the rest of ``[first, last)`` in
-    a ``tf.while_loop``; the logs of the last step.
+# The methods that decide the structure of the logs a step returns: where a
+# model overrides none of them, its steps return ``get_metrics_result()``.
+_LOG_METHODS = ("compute_metrics", "get_metrics_result")
 
-    The first step runs outside the loop: it gives the loop the structure
-    of the logs that the model's ``train_step`` returns, whatever it is.
+
+def stock_logs(model, method):
+    """Whether ``model``'s ``method`` ("train_step" or "test_step") returns
+    ``model.get_metrics_result()``, as Keras's own does: neither it nor the
+    methods it ends with are overridden."""
+    return all(
+        getattr(type(model), name) is getattr(keras.Model, name)
+        for name in (method, *_LOG_METHODS)
+    )
+
+
+def _steps_loop(step, first, last, logs=None):
+    """``step(i)`` for each ``i`` in ``[first, last)`` in a
+    ``tf.while_loop``; the logs of the last step.
+
+    The loop carries the logs, so it needs their structure before it runs:
+    ``logs`` gives it (a model's ``get_metrics_result()`` where its steps
+    return that). Otherwise the first step runs outside the loop, to learn
+    the structure of whatever the model's step returns; ``step`` is then
+    traced twice, which costs a first fit about a second.
     """
-    logs = step(first)
+    if logs is None:
+        logs = step(first)
+        first = first + 1
 
     def body(i, _):
         return i + 1, step(i)
 
-    _, logs = tf.while_loop(lambda i, _: i < last, body, (first + 1, logs))
+    _, logs = tf.while_loop(lambda i, _: i < last, body, (first, logs))
     return logs
 
 
@@ -208,6 +228,10 @@ def compiled_functions(model, batch_size, jit_compile, schedule=None):
     the last.
     """
     optimizer = model.optimizer
+    # Such steps start the loop from ``get_metrics_result()``, read at trace
+    # time inside the compiled function: only its structure matters.
+    stock_train = stock_logs(model, "train_step")
+    stock_test = stock_logs(model, "test_step")
 
     def make_train(static):
         def train(tensors, n, order, first, last, step0, total, peak):
@@ -222,7 +246,8 @@ def compiled_functions(model, batch_size, jit_compile, schedule=None):
                     index = order[start : tf.minimum(start + batch_size, n)]
                 return model.train_step(tuple(take(t, index) for t in tensors))
 
-            return _steps_loop(step, first, last)
+            logs = model.get_metrics_result() if stock_train else None
+            return _steps_loop(step, first, last, logs)
 
         return train
 
@@ -233,7 +258,8 @@ def compiled_functions(model, batch_size, jit_compile, schedule=None):
             batch = tuple(span(t, start, stop) for t in tensors)
             return model.test_step(batch)
 
-        return _steps_loop(step, first, last)
+        logs = model.get_metrics_result() if stock_test else None
+        return _steps_loop(step, first, last, logs)
 
     def compiled(function, jit):
         return tf.function(function, jit_compile=jit, reduce_retracing=True)

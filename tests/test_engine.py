@@ -1,6 +1,8 @@
 """The training engine trains exactly as Keras's own loop, batch by batch:
 each test runs Keras's ``fit`` on the same data as the reference."""
 
+import collections
+
 import keras
 import numpy as np
 import pytest
@@ -97,6 +99,65 @@ def test_engine_equals_keras_batches(batch_size, jit, per_call):
             np.testing.assert_allclose(logs[key][epoch], expected[key][0], rtol=2e-5)
     for a, b in zip(ours.get_weights(), keras_model.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=2e-6)
+
+
+def _count_step_traces(monkeypatch):
+    """Count the calls of Keras's own train_step and test_step (each call in
+    a compiled function is a trace)."""
+    traced = collections.Counter()
+
+    def counting(name):
+        original = getattr(keras.Model, name)
+
+        def step(self, data):
+            traced[name] += 1
+            return original(self, data)
+
+        return step
+
+    for name in ("train_step", "test_step"):
+        monkeypatch.setattr(keras.Model, name, counting(name))
+    return traced
+
+
+def _fit_small(model, epochs=2):
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 8).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.randint(0, 3, 40)]
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss="categorical_crossentropy",
+        weighted_metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+    plan = _plan(8, 5, 2, jit=False, epochs=epochs)
+    rows, val = _engine.Rows(X, Y), _engine.Rows(X[:10], Y[:10])
+    return _engine.run(_engine.Trainer(model), plan, rows, val, [], seed=0)
+
+
+def test_keras_own_steps_are_traced_once(monkeypatch):
+    # Keras's train_step and test_step return get_metrics_result(), so the
+    # loop starts from its structure: one trace of each (a first step run
+    # outside the loop, to learn the structure, would be a second).
+    traced = _count_step_traces(monkeypatch)
+    history = _fit_small(build_mlp(8, 3, hidden_layer_sizes=(5,), seed=0)).history
+    assert traced == {"train_step": 1, "test_step": 1}
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_a_step_that_returns_other_logs_still_gives_them(monkeypatch):
+    # An override may return any logs: its first step runs outside the loop
+    # to learn their structure (two traces), and its logs reach the history.
+    class Extra(keras.Sequential):
+        def train_step(self, data):
+            logs = super().train_step(data)
+            return {**logs, "twice_loss": 2 * logs["loss"]}
+
+    traced = _count_step_traces(monkeypatch)
+    layers = build_mlp(8, 3, hidden_layer_sizes=(5,), seed=0).layers
+    model = Extra([keras.Input((8,)), *layers])
+    history = _fit_small(model).history
+    assert traced == {"train_step": 2, "test_step": 1}
+    np.testing.assert_allclose(history["twice_loss"], 2 * np.array(history["loss"]))
 
 
 def test_engine_trains_batch_norm_on_the_real_rows_of_a_short_batch():
