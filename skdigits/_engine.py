@@ -200,7 +200,8 @@ def _steps_loop(step, first, last, logs=None):
     ``logs`` gives it (a model's ``get_metrics_result()`` where its steps
     return that). Otherwise the first step runs outside the loop, to learn
     the structure of whatever the model's step returns; ``step`` is then
-    traced twice, which costs a first fit about a second.
+    traced twice, which cost a first fit 0.4 s (an MLP on ``load_digits``)
+    to about 1 s (the default CNN) here.
     """
     if logs is None:
         logs = step(first)

@@ -120,18 +120,26 @@ def _count_step_traces(monkeypatch):
     return traced
 
 
-def _fit_small(model, epochs=2):
-    rng = np.random.RandomState(0)
-    X = rng.rand(40, 8).astype(np.float32)
-    Y = np.eye(3, dtype=np.float32)[rng.randint(0, 3, 40)]
+_SMALL = np.random.RandomState(0)
+_X_SMALL = _SMALL.rand(40, 8).astype(np.float32)
+_Y_SMALL = np.eye(3, dtype=np.float32)[_SMALL.randint(0, 3, 40)]
+
+
+def _compile_small(model):
     model.compile(
         optimizer=keras.optimizers.Adam(0.01),
         loss="categorical_crossentropy",
         weighted_metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
+    return model
+
+
+def _fit_small(model, epochs=2):
     plan = _plan(8, 5, 2, jit=False, epochs=epochs)
-    rows, val = _engine.Rows(X, Y), _engine.Rows(X[:10], Y[:10])
-    return _engine.run(_engine.Trainer(model), plan, rows, val, [], seed=0)
+    rows = _engine.Rows(_X_SMALL, _Y_SMALL)
+    val = _engine.Rows(_X_SMALL[:10], _Y_SMALL[:10])
+    trainer = _engine.Trainer(_compile_small(model))
+    return _engine.run(trainer, plan, rows, val, [], seed=0)
 
 
 def test_keras_own_steps_are_traced_once(monkeypatch):
@@ -144,20 +152,44 @@ def test_keras_own_steps_are_traced_once(monkeypatch):
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
+class ExtraLogs(keras.Sequential):
+    # A train_step whose logs have a key that get_metrics_result() lacks.
+    def train_step(self, data):
+        logs = super().train_step(data)
+        return {**logs, "twice_loss": 2 * logs["loss"]}
+
+
+def _extra():
+    layers = build_mlp(8, 3, hidden_layer_sizes=(5,), seed=0).layers
+    return ExtraLogs([keras.Input((8,)), *layers])
+
+
 def test_a_step_that_returns_other_logs_still_gives_them(monkeypatch):
     # An override may return any logs: its first step runs outside the loop
-    # to learn their structure (two traces), and its logs reach the history.
-    class Extra(keras.Sequential):
-        def train_step(self, data):
-            logs = super().train_step(data)
-            return {**logs, "twice_loss": 2 * logs["loss"]}
-
+    # to learn their structure (two traces), and its logs reach the history
+    # as model.fit gives them on the same batches.
+    start = _extra()
+    ours = _extra()
+    ours.set_weights(start.get_weights())
     traced = _count_step_traces(monkeypatch)
-    layers = build_mlp(8, 3, hidden_layer_sizes=(5,), seed=0).layers
-    model = Extra([keras.Input((8,)), *layers])
-    history = _fit_small(model).history
+    history = _fit_small(ours).history
     assert traced == {"train_step": 2, "test_step": 1}
-    np.testing.assert_allclose(history["twice_loss"], 2 * np.array(history["loss"]))
+    monkeypatch.undo()
+
+    twin = _compile_small(_extra())
+    twin.set_weights(start.get_weights())
+    for epoch in range(2):
+        order = _order(40, 0, epoch)
+        expected = twin.fit(
+            _X_SMALL[order],
+            _Y_SMALL[order],
+            batch_size=8,
+            shuffle=False,
+            validation_data=(_X_SMALL[:10], _Y_SMALL[:10]),
+            verbose=0,
+        ).history
+        for key in ("loss", "twice_loss", "accuracy", "val_loss"):
+            np.testing.assert_allclose(history[key][epoch], expected[key][0], rtol=2e-5)
 
 
 def test_engine_trains_batch_norm_on_the_real_rows_of_a_short_batch():
